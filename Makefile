@@ -1,0 +1,54 @@
+# One entry point for the course. Every target creates .venv first if it is missing.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: help setup data course test lab lint format clean-models
+
+help:
+	@echo "make course   execute every notebook in full mode, in place (the real course)"
+	@echo "make test     unit tests + nbval over every notebook in fast mode"
+	@echo "make lab      open JupyterLab on the notebooks"
+	@echo "make data     fetch and verify MNIST into data/"
+	@echo "make lint     ruff check + format check + jupytext pairing check"
+	@echo "make format   ruff format + fix, then re-sync notebooks with their scripts"
+
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+data: $(STAMP)
+	$(BIN)/python -m helpers.data
+
+course: $(STAMP)
+	$(BIN)/python -m helpers.runner --mode full notebooks/[0-9]*.ipynb
+
+test: $(STAMP)
+	$(BIN)/python -m helpers.data
+	COURSE_FAST=1 $(BIN)/python -m pytest tests notebooks --nbval-lax \
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout=600
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+lint: $(STAMP)
+	$(BIN)/ruff check helpers tests notebooks/*.py
+	$(BIN)/ruff format --check helpers tests notebooks/*.py
+	$(BIN)/python -m pytest -q tests/test_notebooks.py -k paired
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix helpers tests notebooks/*.py
+	$(BIN)/ruff format helpers tests notebooks/*.py
+	$(BIN)/jupytext --sync notebooks/[0-9]*.ipynb
+
+clean-models:
+	rm -rf models/

