@@ -1,0 +1,211 @@
+"""Look at a trained digit classifier: its confusion matrix, per-digit scores and mistakes.
+
+Every function takes plain NumPy arrays: integer labels ``y_true`` and ``y_pred`` of
+shape (n,), the softmax output ``probs`` of shape (n, 10), and images of shape
+(n, 28, 28) or (n, 28, 28, 1). Figures are made with pyplot; show them with
+``plt.show()`` and close them with ``plt.close(fig)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from sklearn import metrics
+
+NUM_CLASSES = 10
+
+
+class ModelFileError(ValueError):
+    """A model file exists but cannot be loaded as a Keras model."""
+
+
+def check_labels(
+    y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = NUM_CLASSES
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``y_true`` and ``y_pred`` as 1-D integer arrays after checking them.
+
+    Raises ``ValueError`` naming the problem if either is not 1-D, they differ in length,
+    they are empty, or a label is outside ``0..num_classes-1`` (e.g. one-hot labels or
+    probabilities passed by mistake).
+    """
+    arrays = []
+    for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
+        labels = np.asarray(labels)
+        if labels.ndim != 1:
+            raise ValueError(
+                f"{name} must be a 1-D array of integer labels, got shape {labels.shape}; "
+                "for one-hot labels or probabilities use .argmax(axis=1)"
+            )
+        if labels.size and not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"{name} must hold integer labels, got dtype {labels.dtype}")
+        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+            raise ValueError(
+                f"{name} must hold labels 0..{num_classes - 1}, "
+                f"got values from {labels.min()} to {labels.max()}"
+            )
+        arrays.append(labels.astype(np.int64))
+    y_true, y_pred = arrays
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true has {len(y_true)} labels but y_pred has {len(y_pred)}")
+    if len(y_true) == 0:
+        raise ValueError("y_true and y_pred are empty")
+    return y_true, y_pred
+
+
+def check_probs(probs: np.ndarray, n: int, num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """Return ``probs`` as a float array after checking it has shape (n, num_classes).
+
+    Raises ``ValueError`` naming the expected and actual shapes otherwise.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.shape != (n, num_classes):
+        raise ValueError(
+            f"probs must have shape ({n}, {num_classes}): one row of class probabilities "
+            f"per example, as model.predict returns; got {probs.shape}"
+        )
+    return probs
+
+
+def confusion_matrix_figure(
+    y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = NUM_CLASSES
+) -> Figure:
+    """Return a heatmap of the confusion matrix: rows are true digits, columns predictions.
+
+    Each cell holds how many examples of the row's digit were predicted as the column's.
+    Raises ``ValueError`` as ``check_labels`` does.
+    """
+    y_true, y_pred = check_labels(y_true, y_pred, num_classes)
+    matrix = metrics.confusion_matrix(y_true, y_pred, labels=range(num_classes))
+    fig, ax = plt.subplots(figsize=(7, 6))
+    sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues", cbar=False, square=True, ax=ax)
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("true digit")
+    ax.set_title(f"Confusion matrix ({len(y_true):,} examples)")
+    fig.tight_layout()
+    return fig
+
+
+def per_class_report(
+    y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = NUM_CLASSES
+) -> pd.DataFrame:
+    """Return precision, recall, F1 and support for each digit, one row per digit.
+
+    Precision: of the examples predicted as this digit, the fraction that were it.
+    Recall: of the examples of this digit, the fraction predicted as it. A digit never
+    predicted gets precision 0. Raises ``ValueError`` as ``check_labels`` does.
+    """
+    y_true, y_pred = check_labels(y_true, y_pred, num_classes)
+    precision, recall, f1, support = metrics.precision_recall_fscore_support(
+        y_true, y_pred, labels=range(num_classes), zero_division=0
+    )
+    report = pd.DataFrame(
+        {"precision": precision, "recall": recall, "f1": f1, "support": support},
+        index=pd.RangeIndex(num_classes, name="digit"),
+    )
+    return report
+
+
+def most_confused_pairs(
+    y_true: np.ndarray, y_pred: np.ndarray, k: int = 5, num_classes: int = NUM_CLASSES
+) -> pd.DataFrame:
+    """Return the ``k`` most frequent mistakes as a table with columns true, predicted, count.
+
+    Sorted by count (largest first), ties by true then predicted digit; only pairs that
+    occur at least once are listed, so the table can be shorter than ``k``. Raises
+    ``ValueError`` if ``k`` < 1 or as ``check_labels`` does.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    y_true, y_pred = check_labels(y_true, y_pred, num_classes)
+    matrix = metrics.confusion_matrix(y_true, y_pred, labels=range(num_classes))
+    rows = [
+        (true, predicted, int(matrix[true, predicted]))
+        for true in range(num_classes)
+        for predicted in range(num_classes)
+        if true != predicted and matrix[true, predicted] > 0
+    ]
+    rows.sort(key=lambda row: (-row[2], row[0], row[1]))
+    return pd.DataFrame(rows[:k], columns=["true", "predicted", "count"])
+
+
+def misclassified_indices(y_true: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Return the indices of wrong predictions, the most confident mistake first.
+
+    The confidence is the probability the model gave to the class it predicted.
+    Raises ``ValueError`` if ``probs`` is not (len(y_true), 10) or as ``check_labels`` does.
+    """
+    y_true = np.asarray(y_true)
+    probs = check_probs(probs, len(y_true))
+    y_true, y_pred = check_labels(y_true, probs.argmax(axis=1))
+    wrong = np.flatnonzero(y_pred != y_true)
+    confidence = probs[wrong, y_pred[wrong]]
+    return wrong[np.argsort(-confidence, kind="stable")]
+
+
+def misclassified_gallery(
+    images: np.ndarray, y_true: np.ndarray, probs: np.ndarray, n: int = 16, columns: int = 8
+) -> Figure:
+    """Return a grid of up to ``n`` wrongly classified images, the most confident first.
+
+    Each title reads ``true 4 → pred 9 (97%)``: the label, the prediction and the
+    probability the model gave it. With no mistakes the figure says so. Raises
+    ``ValueError`` if the lengths differ, ``probs`` is not (n, 10), the images are not
+    28x28, or ``n`` or ``columns`` < 1.
+    """
+    if n < 1 or columns < 1:
+        raise ValueError(f"n and columns must be at least 1, got n={n}, columns={columns}")
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3:
+        raise ValueError(
+            f"images must have shape (n, 28, 28) or (n, 28, 28, 1), got {images.shape}"
+        )
+    if len(images) != len(y_true):
+        raise ValueError(f"images has {len(images)} examples but y_true has {len(y_true)}")
+    order = misclassified_indices(y_true, probs)[:n]
+    probs = np.asarray(probs)
+    y_true = np.asarray(y_true)
+    if len(order) == 0:
+        fig, ax = plt.subplots(figsize=(4, 1))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no misclassified images", ha="center", va="center")
+        return fig
+    columns = min(columns, len(order))
+    rows = -(-len(order) // columns)  # ceiling division
+    fig, axes = plt.subplots(rows, columns, figsize=(1.5 * columns, 1.8 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, index in zip(axes.flat, order, strict=False):
+        predicted = int(probs[index].argmax())
+        ax.imshow(images[index], cmap="gray_r")
+        ax.set_title(
+            f"true {int(y_true[index])} → pred {predicted} ({probs[index, predicted]:.0%})",
+            fontsize=8,
+        )
+    fig.tight_layout()
+    return fig
+
+
+def load_model_or_none(path: Path) -> keras.Model | None:
+    """Load the Keras model saved at ``path`` with ``safe_mode=True``; None if it is missing.
+
+    Raises ``ModelFileError`` (a ``ValueError``) naming the file and the fix if the file
+    exists but is not a loadable ``.keras`` model (truncated, another format, ...).
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as exc:  # Keras raises ValueError, OSError, KeyError, ... by format
+        raise ModelFileError(
+            f"{path} exists but is not a loadable Keras model ({type(exc).__name__}: {exc}). "
+            "Fix: delete it and run notebooks/04_training.ipynb again to retrain and save it."
+        ) from exc

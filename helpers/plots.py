@@ -1,0 +1,391 @@
+"""Figures for the notebooks: digits, class balance, training curves, filters, feature maps.
+
+Every function returns a ``matplotlib.figure.Figure`` and shows nothing itself: a notebook
+displays the figure it gets back (make it the last expression of the cell). The figures
+are not registered with ``pyplot``, so they never pile up in memory or appear twice.
+
+Images may be uint8 (0..255) or float (0..1), of shape (n, 28, 28) or (n, 28, 28, 1).
+Anything else raises ``ValueError`` saying what was wrong and what to pass instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+IMAGE_SIZE = (28, 28)
+CURVE_METRICS = ("accuracy", "loss")
+
+
+# ---------------------------------------------------------------------------- checks
+
+
+def _images(images: Any, name: str = "images") -> np.ndarray:
+    """Return ``images`` as float64 in [0, 1] of shape (n, 28, 28); raise ValueError if not."""
+    array = np.asarray(images)
+    if array.ndim == 4 and array.shape[-1] == 1:
+        array = array[..., 0]
+    elif array.ndim == 4:
+        raise ValueError(
+            f"{name}: expected grayscale images (n, 28, 28, 1), got {array.shape[-1]} "
+            f"channels in shape {array.shape}"
+        )
+    if array.ndim == 2 and array.shape == IMAGE_SIZE:
+        raise ValueError(
+            f"{name}: got one image of shape {array.shape}; pass image[None] or a batch"
+        )
+    if array.ndim != 3 or array.shape[1:] != IMAGE_SIZE:
+        raise ValueError(f"{name}: expected shape (n, 28, 28) or (n, 28, 28, 1), got {array.shape}")
+    if len(array) == 0:
+        raise ValueError(f"{name}: got 0 images")
+    if array.dtype == np.uint8:
+        return array.astype(np.float64) / 255.0
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(
+            f"{name}: expected uint8 (0..255) or float (0..1) pixels, got {array.dtype}"
+        )
+    if np.nanmin(array) < 0 or np.nanmax(array) > 1:
+        raise ValueError(
+            f"{name}: float pixels must lie in [0, 1], got {np.nanmin(array):.3g}.."
+            f"{np.nanmax(array):.3g}; divide by 255 or pass the uint8 images"
+        )
+    return array.astype(np.float64)
+
+
+def _labels(labels: Any, n: int | None = None, name: str = "labels") -> np.ndarray:
+    """Return integer class labels of shape (n,); raise ValueError if they are not."""
+    array = np.asarray(labels)
+    if array.ndim == 2:
+        raise ValueError(
+            f"{name}: expected integer labels of shape (n,), got {array.shape}; for one-hot "
+            "labels pass np.argmax(labels, axis=1)"
+        )
+    if array.ndim != 1:
+        raise ValueError(f"{name}: expected integer labels of shape (n,), got {array.shape}")
+    if len(array) and not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"{name}: expected integer labels, got dtype {array.dtype}")
+    if n is not None and len(array) != n:
+        raise ValueError(f"{name}: got {len(array)} labels for {n} images")
+    return array.astype(np.int64)
+
+
+def _classes(labels: np.ndarray, classes: Sequence[int] | None) -> list[int]:
+    return sorted(int(c) for c in np.unique(labels)) if classes is None else list(classes)
+
+
+def _hide_ticks(ax: Any) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _grid(n: int, ncols: int, size: float, title: str) -> tuple[Figure, list[Any]]:
+    """Return a figure with exactly ``n`` image axes laid out ``ncols`` per row."""
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    fig = Figure(figsize=(size * ncols, size * nrows + 0.5), layout="constrained")
+    grid = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    for ax in grid[n:]:
+        ax.remove()
+    fig.suptitle(title)
+    return fig, list(grid[:n])
+
+
+# ------------------------------------------------------------------------------ data
+
+
+def sample_grid(
+    images: Any,
+    labels: Any,
+    per_class: int = 8,
+    classes: Sequence[int] | None = None,
+    seed: int | None = 0,
+) -> Figure:
+    """Return a grid of example digits: one row per class, ``per_class`` images per row.
+
+    ``seed`` picks random examples reproducibly; ``None`` takes the first ones. A class
+    with fewer examples leaves the rest of its row blank. Raises ``ValueError`` for bad
+    shapes, mismatched lengths or ``per_class < 1``.
+    """
+    pixels = _images(images)
+    labels = _labels(labels, len(pixels))
+    if per_class < 1:
+        raise ValueError(f"per_class must be at least 1, got {per_class}")
+    classes = _classes(labels, classes)
+    rng = None if seed is None else np.random.default_rng(seed)
+    fig = Figure(figsize=(0.9 * per_class, 0.95 * len(classes) + 0.5), layout="constrained")
+    axes = fig.subplots(len(classes), per_class, squeeze=False)
+    for row, digit in zip(axes, classes, strict=True):
+        members = np.flatnonzero(labels == digit)
+        if rng is not None and len(members) > per_class:
+            members = np.sort(rng.choice(members, per_class, replace=False))
+        for col, ax in enumerate(row):
+            _hide_ticks(ax)
+            if col < len(members):
+                ax.imshow(pixels[members[col]], cmap="gray_r", vmin=0, vmax=1)
+            else:
+                ax.set_axis_off()
+        row[0].set_ylabel(str(digit), rotation=0, labelpad=12, fontsize=12)
+    fig.suptitle(f"{per_class} examples per class")
+    return fig
+
+
+def class_balance(
+    labels: Any | Mapping[str, Any], num_classes: int = 10, title: str = "Images per class"
+) -> Figure:
+    """Return a bar chart of how many examples each class has, with the counts written on.
+
+    ``labels`` is one array of integer labels, or a mapping such as
+    ``{"train": y_train, "test": y_test}`` for grouped bars. Raises ``ValueError`` for
+    labels that are not integers in ``0..num_classes-1``.
+    """
+    groups = dict(labels) if isinstance(labels, Mapping) else {"": labels}
+    if not groups:
+        raise ValueError("labels: got an empty mapping; pass an array or {name: labels}")
+    fig = Figure(figsize=(8, 3.6), layout="constrained")
+    ax = fig.subplots()
+    width = 0.8 / len(groups)
+    classes = np.arange(num_classes)
+    for i, (name, values) in enumerate(groups.items()):
+        values = _labels(values, name=f"labels[{name!r}]" if name else "labels")
+        if len(values) and (values.min() < 0 or values.max() >= num_classes):
+            raise ValueError(
+                f"labels: expected classes 0..{num_classes - 1}, got {values.min()}..{values.max()}"
+            )
+        counts = np.bincount(values, minlength=num_classes)
+        offset = (i - (len(groups) - 1) / 2) * width
+        bars = ax.bar(classes + offset, counts, width, label=name or None)
+        ax.bar_label(bars, labels=[f"{c:,}" for c in counts], fontsize=7, padding=1)
+    ax.set_xticks(classes)
+    ax.set_xlabel("digit")
+    ax.set_ylabel("number of images")
+    ax.set_title(title)
+    ax.margins(y=0.12)
+    if len(groups) > 1:
+        ax.legend(loc="lower right")
+    return fig
+
+
+def pixel_histogram(images: Any, bins: int = 64, log: bool = True) -> Figure:
+    """Return a histogram of every pixel value in ``images``, on their own scale.
+
+    uint8 images are shown on 0..255, float images on 0..1, so the same call shows a
+    batch before and after scaling. ``log`` uses a log count axis (most pixels are 0).
+    Raises ``ValueError`` for bad shapes or float pixels outside [0, 1].
+    """
+    pixels = _images(images)
+    is_uint8 = np.asarray(images).dtype == np.uint8
+    scale = 255.0 if is_uint8 else 1.0
+    fig = Figure(figsize=(7, 3.2), layout="constrained")
+    ax = fig.subplots()
+    ax.hist(pixels.ravel() * scale, bins=bins, range=(0, scale), log=log, color="tab:blue")
+    ax.set_xlim(0, scale)
+    ax.set_xlabel(f"pixel value ({'uint8, 0..255' if is_uint8 else 'float, 0..1'})")
+    ax.set_ylabel("number of pixels" + (" (log scale)" if log else ""))
+    ax.set_title(f"Pixel intensities of {len(pixels):,} images")
+    return fig
+
+
+def mean_images(images: Any, labels: Any, classes: Sequence[int] | None = None) -> Figure:
+    """Return the average image of each class, one small panel per class.
+
+    Raises ``ValueError`` for bad shapes, mismatched lengths, or a requested class that
+    has no examples.
+    """
+    pixels = _images(images)
+    labels = _labels(labels, len(pixels))
+    classes = _classes(labels, classes)
+    fig, axes = _grid(len(classes), ncols=10, size=1.2, title="Mean image per class")
+    for ax, digit in zip(axes, classes, strict=True):
+        members = labels == digit
+        if not members.any():
+            raise ValueError(f"classes: no image has label {digit}")
+        ax.imshow(pixels[members].mean(axis=0), cmap="magma", vmin=0, vmax=1)
+        ax.set_title(f"{digit} (n={members.sum():,})", fontsize=8)
+        _hide_ticks(ax)
+    return fig
+
+
+# -------------------------------------------------------------------------- training
+
+
+def training_curves(history: Any, monitor: str = "val_loss") -> Figure:
+    """Return accuracy and loss per epoch, training vs validation, best epoch marked.
+
+    ``history`` is the ``History`` that ``model.fit`` returns or its ``.history`` dict
+    (keys ``accuracy``, ``loss`` and optionally ``val_accuracy``, ``val_loss``). The best
+    epoch by ``monitor`` (lowest loss, highest accuracy) gets a dashed line when
+    ``monitor`` is in the history. Raises ``ValueError`` if a metric is missing (naming
+    Keras 2's ``acc`` if that is what it found) or the lists differ in length.
+    """
+    record = getattr(history, "history", history)
+    if not isinstance(record, Mapping):
+        raise ValueError(f"history: expected a dict or keras History, got {type(record).__name__}")
+    for metric in CURVE_METRICS:
+        if metric not in record:
+            hint = (
+                "; Keras 2 called it 'acc', Keras 3 calls it 'accuracy': compile with "
+                "metrics=['accuracy']"
+                if "acc" in record
+                else ""
+            )
+            raise ValueError(f"history: no {metric!r} key, found {sorted(record)}{hint}")
+    lengths = {len(record[k]) for k in record if k.removeprefix("val_") in CURVE_METRICS}
+    if len(lengths) != 1 or 0 in lengths:
+        raise ValueError(f"history: metrics must have the same, non-zero length, got {lengths}")
+    epochs = np.arange(1, lengths.pop() + 1)
+    best = None
+    if monitor in record:
+        values = np.asarray(record[monitor], dtype=float)
+        lower_is_better = "loss" in monitor
+        filled = np.where(np.isnan(values), np.inf if lower_is_better else -np.inf, values)
+        best = int(np.argmin(filled) if lower_is_better else np.argmax(filled)) + 1
+
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    axes = fig.subplots(1, 2)
+    for ax, metric in zip(axes, CURVE_METRICS, strict=True):
+        ax.plot(epochs, record[metric], "o-", label="training")
+        if f"val_{metric}" in record:
+            ax.plot(epochs, record[f"val_{metric}"], "s-", label="validation")
+        if best is not None:
+            ax.axvline(best, color="gray", linestyle="--", label=f"best {monitor} (epoch {best})")
+        ax.set_title(metric.capitalize())
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.set_xticks(epochs if len(epochs) <= 20 else epochs[:: -(-len(epochs) // 10)])
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return fig
+
+
+# ------------------------------------------------------------------------ inside a CNN
+
+
+def conv_filters(weights: Any, ncols: int = 8) -> Figure:
+    """Return the kernels of a first convolution layer, one small image per filter.
+
+    ``weights`` is the kernel of shape (height, width, 1, filters), as in
+    ``layer.get_weights()[0]``, or the ``[kernel, bias]`` list itself. Red is a positive
+    weight, blue a negative one, on one colour scale for all filters. Raises
+    ``ValueError`` if the kernel is not 4-D or has more than one input channel.
+    """
+    if isinstance(weights, list | tuple):
+        if not weights:
+            raise ValueError("weights: got an empty list; pass layer.get_weights()")
+        weights = weights[0]
+    kernel = np.asarray(weights, dtype=float)
+    if kernel.ndim != 4:
+        raise ValueError(
+            f"weights: expected a kernel of shape (height, width, 1, filters), got {kernel.shape}"
+        )
+    if kernel.shape[2] != 1:
+        raise ValueError(
+            f"weights: expected 1 input channel (a first layer on grayscale images), got "
+            f"{kernel.shape[2]} in shape {kernel.shape}; pass the first Conv2D's kernel"
+        )
+    n_filters = kernel.shape[3]
+    limit = float(np.abs(kernel).max()) or 1.0
+    fig, axes = _grid(
+        n_filters,
+        ncols,
+        size=1.0,
+        title=f"{n_filters} learned {kernel.shape[0]}x{kernel.shape[1]} filters",
+    )
+    for i, ax in enumerate(axes):
+        ax.imshow(kernel[:, :, 0, i], cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_title(str(i), fontsize=8)
+        _hide_ticks(ax)
+    return fig
+
+
+def feature_maps(
+    activations: Any, max_maps: int = 16, ncols: int = 8, title: str = "Feature maps"
+) -> Figure:
+    """Return the first ``max_maps`` channels of one image's activations, one panel each.
+
+    ``activations`` has shape (height, width, channels) or (1, height, width, channels),
+    e.g. the output of ``keras.Model(model.inputs, layer.output)`` for one digit. Each
+    panel has its own colour scale (brighter = stronger response). Raises ``ValueError``
+    for a batch of more than one image, other shapes, or ``max_maps < 1``.
+    """
+    maps = np.asarray(activations, dtype=float)
+    if maps.ndim == 4:
+        if maps.shape[0] != 1:
+            raise ValueError(
+                f"activations: expected one image, got a batch of {maps.shape[0]} in shape "
+                f"{maps.shape}; pass activations[:1]"
+            )
+        maps = maps[0]
+    if maps.ndim != 3:
+        raise ValueError(
+            f"activations: expected shape (height, width, channels), got {maps.shape}; "
+            "take the output of a Conv2D or pooling layer, not a Dense one"
+        )
+    if max_maps < 1:
+        raise ValueError(f"max_maps must be at least 1, got {max_maps}")
+    n = min(max_maps, maps.shape[-1])
+    shown = f"{n} of {maps.shape[-1]}" if n < maps.shape[-1] else f"{n}"
+    fig, axes = _grid(
+        n, ncols, size=1.1, title=f"{title} ({shown} channels, {maps.shape[0]}x{maps.shape[1]})"
+    )
+    for i, ax in enumerate(axes):
+        ax.imshow(maps[:, :, i], cmap="viridis")
+        ax.set_title(str(i), fontsize=8)
+        _hide_ticks(ax)
+    return fig
+
+
+def model_diagram(model: Any) -> Figure:
+    """Return a block diagram of a Keras model: one box per layer, input at the top.
+
+    Each box shows the layer's name and type, its output shape and its parameter count.
+    Works for any built model with ``inputs`` and ``layers`` (no pydot or graphviz
+    needed). Raises ``ValueError`` if the model has not been built.
+    """
+    try:
+        input_shape = tuple(model.inputs[0].shape)
+        rows = [("input", "Input", input_shape, 0)]
+        rows += [
+            (layer.name, type(layer).__name__, tuple(layer.output.shape), layer.count_params())
+            for layer in model.layers
+            if type(layer).__name__ != "InputLayer"  # functional models list their input
+        ]
+    except (AttributeError, IndexError, TypeError, ValueError) as exc:
+        raise ValueError(
+            "model: it has no known input shape; start it with keras.Input(shape=...) "
+            f"or call it on data first ({exc})"
+        ) from exc
+    colours = {
+        "Input": "#dddddd",
+        "Conv2D": "#8dd3c7",
+        "MaxPooling2D": "#ffffb3",
+        "Dropout": "#eeeeee",
+        "Flatten": "#bebada",
+        "Dense": "#fb8072",
+    }
+    fig = Figure(figsize=(6, 0.75 * len(rows) + 0.6), layout="constrained")
+    ax = fig.subplots()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-len(rows) + 0.4, 0.6)
+    ax.set_axis_off()
+    for i, (name, kind, shape, params) in enumerate(rows):
+        y = -i
+        shape_text = "(batch, " + ", ".join(str(d) for d in shape[1:]) + ")"
+        ax.text(
+            0.5,
+            y,
+            f"{name}: {kind}\noutput {shape_text}   params {params:,}",
+            ha="center",
+            va="center",
+            fontsize=9,
+            bbox={"boxstyle": "round,pad=0.4", "facecolor": colours.get(kind, "#cce5ff")},
+        )
+        if i:
+            ax.annotate(
+                "", xy=(0.5, y + 0.3), xytext=(0.5, y + 0.7), arrowprops={"arrowstyle": "->"}
+            )
+    total = sum(row[3] for row in rows)
+    ax.set_title(f"{getattr(model, 'name', 'model')}: {total:,} parameters")
+    return fig

@@ -1,0 +1,163 @@
+"""Execute notebooks top to bottom in a fresh kernel each, in place, and summarise.
+
+``python -m helpers.runner --mode full notebooks/[0-9]*.ipynb`` is what ``make course``
+runs. Each notebook gets its own kernel, so none can depend on another's variables. A
+notebook that fails is not overwritten: the failed copy is saved beside the models, and
+the run stops with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from helpers import config
+
+EVALUATION_FILE = "article_cnn_evaluation.json"
+RUN_LOG_FILE = "course_run.json"
+
+
+@dataclass
+class NotebookRun:
+    """The outcome of executing one notebook."""
+
+    notebook: str
+    seconds: float
+    peak_memory_mb: float
+    ok: bool
+    error: str = ""
+
+
+class _PeakMemory:
+    """Sample the resident memory of this process's children (the kernel) in a thread."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval = interval
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for child in me.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak_bytes = max(self.peak_bytes, total)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> _PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def execute_notebook(path: Path, fast: bool, failed_dir: Path | None = None) -> NotebookRun:
+    """Execute ``path`` in a fresh kernel with fast or full mode; write it back if it passed.
+
+    Returns a ``NotebookRun``. On a cell error the notebook on disk is left untouched and
+    the partly executed copy is written to ``failed_dir`` (if given).
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    path = Path(path)
+    notebook = nbformat.read(path, as_version=4)
+    previous = os.environ.get(config.FAST_ENV)
+    os.environ[config.FAST_ENV] = "1" if fast else "0"
+    client = NotebookClient(
+        notebook,
+        timeout=None,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    start = time.perf_counter()
+    error = ""
+    try:
+        with _PeakMemory() as memory:
+            client.execute()
+    except CellExecutionError as exc:
+        error = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
+    finally:
+        if previous is None:
+            os.environ.pop(config.FAST_ENV, None)
+        else:
+            os.environ[config.FAST_ENV] = previous
+    seconds = time.perf_counter() - start
+    if error:
+        if failed_dir is not None:
+            failed_dir.mkdir(parents=True, exist_ok=True)
+            nbformat.write(notebook, failed_dir / path.name)
+    else:
+        tmp = path.with_name(f".{path.name}.tmp")
+        nbformat.write(notebook, tmp)
+        os.replace(tmp, path)
+    return NotebookRun(path.name, seconds, memory.peak_bytes / 2**20, not error, error)
+
+
+def read_test_accuracy(models_dir: Path) -> float | None:
+    """Return the test accuracy that 05_evaluation wrote, or None if it is not there."""
+    path = Path(models_dir) / EVALUATION_FILE
+    try:
+        return float(json.loads(path.read_text())["test_accuracy"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def summary_line(runs: list[NotebookRun], mode: str, accuracy: float | None) -> str:
+    """Return the one-line summary: notebooks run, the test accuracy from 05, time taken."""
+    passed = sum(run.ok for run in runs)
+    minutes, seconds = divmod(round(sum(run.seconds for run in runs)), 60)
+    acc = f"{accuracy:.2%}" if accuracy is not None else "not measured"
+    failed = [run.notebook for run in runs if not run.ok]
+    tail = f"; FAILED: {', '.join(failed)}" if failed else ""
+    return (
+        f"{passed}/{len(runs)} notebooks executed in {mode} mode; "
+        f"05_evaluation test accuracy {acc}; {minutes} min {seconds:02d} s{tail}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--mode", choices=["full", "fast"], default="full")
+    args = parser.parse_args(argv)
+
+    fast = args.mode == "fast"
+    os.environ[config.FAST_ENV] = "1" if fast else "0"
+    models_dir = config.models_dir()
+    runs = []
+    for path in sorted(args.notebooks):
+        print(f"running {path} ({args.mode} mode) ...", flush=True)
+        run = execute_notebook(path, fast, failed_dir=models_dir / "failed")
+        runs.append(run)
+        status = "ok" if run.ok else f"FAILED: {run.error}"
+        print(f"  {run.seconds:7.1f} s  peak {run.peak_memory_mb:6.0f} MB  {status}", flush=True)
+        if not run.ok:
+            print(f"  the executed copy is in {models_dir / 'failed' / path.name}")
+            break
+    log = {"mode": args.mode, "runs": [asdict(run) for run in runs]}
+    (models_dir / RUN_LOG_FILE).write_text(json.dumps(log, indent=1))
+    evaluated = any(run.ok and run.notebook.startswith("05_") for run in runs)
+    accuracy = read_test_accuracy(models_dir) if evaluated else None
+    print(summary_line(runs, args.mode, accuracy))
+    return 0 if runs and all(run.ok for run in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Tests for helpers.runner: executing notebooks in place and the summary line."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from helpers import config, runner
+
+
+def write_notebook(path, *sources):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.mark.slow
+def test_execute_notebook_in_place_with_mode(tmp_path):
+    path = write_notebook(
+        tmp_path / "a.ipynb",
+        "import os\nprint(os.environ['COURSE_FAST'])",
+        "x = 41\nx + 1",
+    )
+    run = runner.execute_notebook(path, fast=True)
+    assert run.ok and run.error == "" and run.seconds > 0
+    cells = nbformat.read(path, as_version=4).cells
+    assert [c.execution_count for c in cells] == [1, 2]
+    assert cells[0].outputs[0]["text"].strip() == "1"
+    assert cells[1].outputs[0]["data"]["text/plain"] == "42"
+
+
+@pytest.mark.slow
+def test_failed_notebook_is_not_overwritten(tmp_path):
+    path = write_notebook(tmp_path / "b.ipynb", "1 / 0", "print('never')")
+    before = path.read_text()
+    run = runner.execute_notebook(path, fast=True, failed_dir=tmp_path / "failed")
+    assert not run.ok and "ZeroDivisionError" in run.error
+    assert path.read_text() == before
+    failed = nbformat.read(tmp_path / "failed" / "b.ipynb", as_version=4)
+    assert failed.cells[0].outputs[0]["output_type"] == "error"
+
+
+def test_read_test_accuracy(tmp_path):
+    assert runner.read_test_accuracy(tmp_path) is None
+    (tmp_path / runner.EVALUATION_FILE).write_text("not json")
+    assert runner.read_test_accuracy(tmp_path) is None
+    (tmp_path / runner.EVALUATION_FILE).write_text(json.dumps({"test_accuracy": 0.9871}))
+    assert runner.read_test_accuracy(tmp_path) == pytest.approx(0.9871)
+
+
+def test_summary_line():
+    runs = [
+        runner.NotebookRun("00_setup.ipynb", 10.0, 300.0, True),
+        runner.NotebookRun("05_evaluation.ipynb", 65.4, 900.0, True),
+    ]
+    line = runner.summary_line(runs, "full", 0.98712)
+    assert line == (
+        "2/2 notebooks executed in full mode; 05_evaluation test accuracy 98.71%; 1 min 15 s"
+    )
+    runs.append(runner.NotebookRun("06_x.ipynb", 1.0, 1.0, False, "boom"))
+    assert runner.summary_line(runs, "fast", None).endswith("FAILED: 06_x.ipynb")
+    assert "not measured" in runner.summary_line(runs, "fast", None)
+
+
+@pytest.mark.slow
+def test_main_writes_log_and_exit_code(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(config.MODELS_DIR_ENV, str(tmp_path / "models"))
+    good = write_notebook(tmp_path / "01_good.ipynb", "print('hi')")
+    bad = write_notebook(tmp_path / "02_bad.ipynb", "raise ValueError('nope')")
+    assert runner.main(["--mode", "fast", str(good)]) == 0
+    assert runner.main(["--mode", "fast", str(good), str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "1/2 notebooks executed in fast mode" in out and "FAILED: 02_bad.ipynb" in out
+    log = json.loads((tmp_path / "models" / "fast" / runner.RUN_LOG_FILE).read_text())
+    assert [r["ok"] for r in log["runs"]] == [True, False]
