@@ -16,12 +16,13 @@ help:
 	@echo "make lint     ruff check + format check + jupytext pairing check"
 	@echo "make format   ruff format + fix, then re-sync notebooks with their scripts"
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml etc/ipython_kernel_config.py
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	mkdir -p $(VENV)/etc/ipython && cp etc/ipython_kernel_config.py $(VENV)/etc/ipython/
 	touch $(STAMP)
 
 setup: $(STAMP)

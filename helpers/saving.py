@@ -1,0 +1,94 @@
+"""Save and load Keras models safely.
+
+Only Keras 3 ``.keras`` archives are loaded, always with ``safe_mode=True``: a pickle, an
+``.h5`` file from elsewhere, or a model with a ``Lambda`` layer (arbitrary Python code) is
+refused with a message that says why and what to do. Saving goes to a temporary name
+first and is renamed when complete, so a half-written file never sits where a finished
+model is expected.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import keras
+
+from helpers import config
+
+# The saved models that later notebooks look for, best first: the best model from
+# 09_best_model, then the article's CNN from 04_training.
+COURSE_MODELS = (
+    ("best_model.keras", "the best model from 09_best_model"),
+    ("article_cnn.keras", "the article's CNN from 04_training"),
+)
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, not a Keras 3 ``.keras`` archive, or unsafe to load."""
+
+
+def load_keras_model(path: str | os.PathLike, compile: bool = True) -> keras.Model:
+    """Load the ``.keras`` model at ``path`` with ``safe_mode=True``; return it.
+
+    Raises ``ModelFileError`` with a one-line reason and the fix if the file is missing,
+    is not a ``.keras`` zip archive (``.h5`` and pickle files are never opened), holds a
+    ``Lambda`` layer or other code that safe mode refuses, or cannot be read.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file; save one with model.save('x.keras')")
+    if path.suffix != ".keras":
+        raise ModelFileError(
+            f"{path}: not a .keras file; only the Keras 3 format is loaded, because .h5 and "
+            "pickle files can run code; re-save the model with model.save('model.keras')"
+        )
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(
+            f"{path}: not a Keras model (a .keras file is a zip archive, this is not); "
+            "delete it and save the model again"
+        )
+    try:
+        return keras.saving.load_model(path, compile=compile, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for a damaged or unsafe archive
+        text = str(exc).strip()
+        if "Lambda" in text or "safe_mode" in text:
+            raise ModelFileError(
+                f"{path}: refused: the model contains a Lambda layer or other Python code, "
+                "which could run anything when loaded. Rebuild it without Lambda layers "
+                "(use a built-in or a registered custom layer) and save it again"
+            ) from exc
+        reason = text.splitlines()[0] if text else type(exc).__name__
+        raise ModelFileError(f"{path}: cannot load the Keras model ({reason})") from exc
+
+
+def save_model_atomically(model: keras.Model, path: str | os.PathLike) -> Path:
+    """Save ``model`` to ``path`` (a ``.keras`` file) via a temporary name and a rename.
+
+    Returns the path. Raises ``ModelFileError`` if ``path`` does not end in ``.keras``.
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ModelFileError(f"{path}: model files must end in .keras")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.partial.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def find_course_model(models_dir: Path | None = None) -> tuple[Path, str] | None:
+    """Return ``(path, description)`` of the best saved course model, or None if none exists.
+
+    Looks in ``models_dir`` (default ``config.models_dir()``) for the files in
+    ``COURSE_MODELS``, best first.
+    """
+    folder = Path(models_dir) if models_dir is not None else config.models_dir()
+    for name, description in COURSE_MODELS:
+        if (folder / name).exists():
+            return folder / name, description
+    return None
