@@ -1,10 +1,14 @@
 """Small, tested helpers for the MNIST CNN course notebooks.
 
 Importing this package changes nothing: every helper acts only when called.
-Modules: ``config`` (mode, paths, seeds), ``data`` (fetch and verify MNIST),
-``models`` (model builders), ``training`` (histories), ``plots`` and
-``evaluation`` (figures), ``environment`` (version checks),
-``runner`` (execute notebooks).
-"""
 
-__all__ = ["config", "data", "environment", "evaluation", "models", "plots", "runner", "training"]
+- ``config``: fast or full mode, where data and models live, seeding
+- ``data``: fetch, verify and prepare MNIST
+- ``models``: model builders shared by several notebooks
+- ``training``: save and load training histories
+- ``saving``: load ``.keras`` models safely, save them atomically
+- ``plots`` and ``evaluation``: figures and tables for the notebooks
+- ``digits`` and ``predict``: read a photo of a digit the MNIST way, and predict it
+- ``environment``: compare installed versions with the pins
+- ``runner``: execute notebooks top to bottom, as ``make course`` does
+"""

@@ -2,27 +2,35 @@
 
 Every function takes plain NumPy arrays: integer labels ``y_true`` and ``y_pred`` of
 shape (n,), the softmax output ``probs`` of shape (n, 10), and images of shape
-(n, 28, 28) or (n, 28, 28, 1). Figures are made with pyplot; show them with
-``plt.show()`` and close them with ``plt.close(fig)``.
+(n, 28, 28) or (n, 28, 28, 1). Like ``helpers.plots``, figure functions return a
+``matplotlib.figure.Figure`` (a ``plots.NotebookFigure``) that is not registered with
+``pyplot``: a notebook shows it by making it the last expression of a cell, and it never
+appears twice or piles up.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import tempfile
 from pathlib import Path
 
 import keras
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 from sklearn import metrics
 
+from helpers import saving
+from helpers.plots import NotebookFigure
+
 NUM_CLASSES = 10
+EVALUATION_KEYS = ("test_accuracy", "n_test", "model")
 
 
-class ModelFileError(ValueError):
-    """A model file exists but cannot be loaded as a Keras model."""
+ModelFileError = saving.ModelFileError
 
 
 def check_labels(
@@ -82,12 +90,12 @@ def confusion_matrix_figure(
     """
     y_true, y_pred = check_labels(y_true, y_pred, num_classes)
     matrix = metrics.confusion_matrix(y_true, y_pred, labels=range(num_classes))
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig = NotebookFigure(figsize=(7, 6), layout="constrained")
+    ax = fig.subplots()
     sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues", cbar=False, square=True, ax=ax)
     ax.set_xlabel("predicted digit")
     ax.set_ylabel("true digit")
     ax.set_title(f"Confusion matrix ({len(y_true):,} examples)")
-    fig.tight_layout()
     return fig
 
 
@@ -154,9 +162,10 @@ def misclassified_gallery(
     """Return a grid of up to ``n`` wrongly classified images, the most confident first.
 
     Each title reads ``true 4 → pred 9 (97%)``: the label, the prediction and the
-    probability the model gave it. With no mistakes the figure says so. Raises
-    ``ValueError`` if the lengths differ, ``probs`` is not (n, 10), the images are not
-    28x28, or ``n`` or ``columns`` < 1.
+    probability the model gave it; the figure's title counts the mistakes. With no
+    mistakes the figure says so. Raises ``ValueError`` if the lengths differ, ``probs`` is
+    not (n, 10), the images are not one grayscale image per label, or ``n`` or
+    ``columns`` < 1.
     """
     if n < 1 or columns < 1:
         raise ValueError(f"n and columns must be at least 1, got n={n}, columns={columns}")
@@ -169,17 +178,20 @@ def misclassified_gallery(
         )
     if len(images) != len(y_true):
         raise ValueError(f"images has {len(images)} examples but y_true has {len(y_true)}")
-    order = misclassified_indices(y_true, probs)[:n]
+    wrong = misclassified_indices(y_true, probs)
+    order = wrong[:n]
     probs = np.asarray(probs)
     y_true = np.asarray(y_true)
     if len(order) == 0:
-        fig, ax = plt.subplots(figsize=(4, 1))
+        fig = NotebookFigure(figsize=(4, 1))
+        ax = fig.subplots()
         ax.axis("off")
         ax.text(0.5, 0.5, "no misclassified images", ha="center", va="center")
         return fig
     columns = min(columns, len(order))
     rows = -(-len(order) // columns)  # ceiling division
-    fig, axes = plt.subplots(rows, columns, figsize=(1.5 * columns, 1.8 * rows), squeeze=False)
+    fig = NotebookFigure(figsize=(1.5 * columns, 1.8 * rows), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, index in zip(axes.flat, order, strict=False):
@@ -189,7 +201,10 @@ def misclassified_gallery(
             f"true {int(y_true[index])} → pred {predicted} ({probs[index, predicted]:.0%})",
             fontsize=8,
         )
-    fig.tight_layout()
+    fig.suptitle(
+        f"{len(wrong):,} of {len(y_true):,} images misclassified: "
+        f"the {len(order)} most confident mistakes"
+    )
     return fig
 
 
@@ -197,15 +212,34 @@ def load_model_or_none(path: Path) -> keras.Model | None:
     """Load the Keras model saved at ``path`` with ``safe_mode=True``; None if it is missing.
 
     Raises ``ModelFileError`` (a ``ValueError``) naming the file and the fix if the file
-    exists but is not a loadable ``.keras`` model (truncated, another format, ...).
+    exists but is not a loadable ``.keras`` model (truncated, another format, unsafe, ...).
     """
     path = Path(path)
     if not path.exists():
         return None
     try:
-        return keras.saving.load_model(path, safe_mode=True)
-    except Exception as exc:  # Keras raises ValueError, OSError, KeyError, ... by format
+        return saving.load_keras_model(path)
+    except ModelFileError as exc:
         raise ModelFileError(
-            f"{path} exists but is not a loadable Keras model ({type(exc).__name__}: {exc}). "
-            "Fix: delete it and run notebooks/04_training.ipynb again to retrain and save it."
+            f"{exc}. Fix: delete it and run notebooks/04_training.ipynb again to retrain it."
         ) from exc
+
+
+def save_evaluation(path: Path, test_accuracy: float, n_test: int, model: str) -> Path:
+    """Write the evaluation summary that the course runner reads, atomically; return the path.
+
+    The file holds ``{"test_accuracy": float, "n_test": int, "model": str}`` as JSON.
+    Raises ``ValueError`` if ``test_accuracy`` is not a number in [0, 1] or ``n_test`` < 1.
+    """
+    test_accuracy = float(test_accuracy)
+    if not (math.isfinite(test_accuracy) and 0.0 <= test_accuracy <= 1.0):
+        raise ValueError(f"test_accuracy must be a fraction in [0, 1], got {test_accuracy}")
+    if int(n_test) < 1:
+        raise ValueError(f"n_test must be at least 1, got {n_test}")
+    record = dict(zip(EVALUATION_KEYS, (test_accuracy, int(n_test), str(model)), strict=True))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
+        json.dump(record, tmp, indent=1)
+    os.replace(tmp.name, path)
+    return path

@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
-
-import keras
+from typing import TYPE_CHECKING
 
 from helpers import config
+
+if TYPE_CHECKING:  # keras is imported when a model is loaded, not with this module
+    import keras
 
 # The saved models that later notebooks look for, best first: the best model from
 # 09_best_model, then the article's CNN from 04_training.
@@ -49,6 +51,8 @@ def load_keras_model(path: str | os.PathLike, compile: bool = True) -> keras.Mod
             f"{path}: not a Keras model (a .keras file is a zip archive, this is not); "
             "delete it and save the model again"
         )
+    import keras
+
     try:
         return keras.saving.load_model(path, compile=compile, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a damaged or unsafe archive

@@ -6,14 +6,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import json
+
 import keras
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from helpers import evaluation
+from helpers import evaluation, runner
 
 # Ten examples: three mistakes (4 -> 9 twice, 7 -> 1 once).
 Y_TRUE = np.array([0, 1, 2, 4, 4, 4, 7, 7, 9, 9])
@@ -26,12 +27,6 @@ def one_hot_probs(y_pred: np.ndarray, confidence: np.ndarray) -> np.ndarray:
     probs = np.tile(((1 - confidence) / 9)[:, None], (1, 10))
     probs[np.arange(n), y_pred] = confidence
     return probs
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 # ------------------------------------------------------------------ check_labels
@@ -82,6 +77,17 @@ def test_confusion_matrix_figure_shows_the_counts():
     assert sum(int(t) for t in texts) == len(Y_TRUE)
     assert ax.get_xlabel() == "predicted digit"
     assert ax.get_ylabel() == "true digit"
+
+
+def test_figures_render_as_png_for_jupyter():
+    probs = one_hot_probs(Y_PRED, np.full(10, 0.9))
+    figures = [
+        evaluation.confusion_matrix_figure(Y_TRUE, Y_PRED),
+        evaluation.misclassified_gallery(np.zeros((10, 28, 28)), Y_TRUE, probs),
+        evaluation.misclassified_gallery(np.zeros((10, 28, 28)), Y_TRUE, np.eye(10)[Y_TRUE]),
+    ]
+    for fig in figures:
+        assert fig._repr_png_().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_confusion_matrix_figure_rejects_mismatched_lengths():
@@ -159,6 +165,7 @@ def test_misclassified_gallery_titles_sorted_by_confidence():
     assert isinstance(fig, Figure)
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles == ["true 4 → pred 9 (97%)", "true 7 → pred 1 (80%)", "true 4 → pred 9 (60%)"]
+    assert fig.get_suptitle() == "3 of 10 images misclassified: the 3 most confident mistakes"
     shown = [ax.images[0].get_array() for ax in fig.axes if ax.images]
     np.testing.assert_array_equal(shown[0], images[5, ..., 0])
 
@@ -167,6 +174,7 @@ def test_misclassified_gallery_shows_at_most_n():
     probs = one_hot_probs(Y_PRED, np.full(10, 0.9))
     fig = evaluation.misclassified_gallery(np.zeros((10, 28, 28)), Y_TRUE, probs, n=2, columns=8)
     assert sum(1 for ax in fig.axes if ax.images) == 2
+    assert fig.get_suptitle().startswith("3 of 10 images misclassified: the 2 most")
 
 
 def test_misclassified_gallery_without_mistakes_says_so():
@@ -201,6 +209,8 @@ def test_load_model_or_none_missing_file(tmp_path):
     assert evaluation.load_model_or_none(tmp_path / "article_cnn.keras") is None
 
 
+# Keras' own TensorFlow-to-NumPy conversion warns under NumPy 2; not our code.
+@pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 def test_load_model_or_none_loads_a_saved_model(tmp_path):
     model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2, name="out")])
     path = tmp_path / "tiny.keras"
@@ -222,3 +232,33 @@ def test_load_model_or_none_names_file_and_fix_for_junk(tmp_path, name):
     assert str(path) in message
     assert "04_training" in message
     assert isinstance(info.value, ValueError)
+
+
+# --------------------------------------------------------------- save_evaluation
+
+
+def test_save_evaluation_writes_what_the_runner_reads(tmp_path):
+    path = evaluation.save_evaluation(
+        tmp_path / runner.EVALUATION_FILE, np.float32(0.9871), 10_000, "short model trained here"
+    )
+    assert json.loads(path.read_text()) == {
+        "test_accuracy": pytest.approx(0.9871),
+        "n_test": 10000,
+        "model": "short model trained here",
+    }
+    assert runner.read_test_accuracy(tmp_path) == pytest.approx(0.9871)
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+@pytest.mark.parametrize(
+    ("accuracy", "n_test", "message"),
+    [
+        (98.71, 10_000, "fraction in \\[0, 1\\], got 98.71"),
+        (float("nan"), 10_000, "fraction"),
+        (0.98, 0, "n_test must be at least 1"),
+    ],
+)
+def test_save_evaluation_rejects_bad_values(tmp_path, accuracy, n_test, message):
+    with pytest.raises(ValueError, match=message):
+        evaluation.save_evaluation(tmp_path / "e.json", accuracy, n_test, "m")
+    assert not (tmp_path / "e.json").exists()

@@ -1,0 +1,385 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 · Train the CNN
+#
+# Choose a loss and an optimiser, train the article's CNN with a validation set that the
+# test set never leaks into, and save the best model for the next notebooks.
+#
+# [Previous: 03 · Build the model](03_model.ipynb) · [Next: 05 · Evaluate the model](05_evaluation.ipynb)
+
+# %% [markdown]
+# ## What you will learn
+#
+# - why a 10-class softmax is trained with (sparse) categorical cross-entropy, not binary
+#   cross-entropy, and how the sparse and one-hot versions give the same number;
+# - how to compile with the current Keras API (`learning_rate=`, `model.fit`);
+# - how callbacks stop training early, keep the best weights, and log every epoch;
+# - how to save a model and its history so that later notebooks can use them.
+#
+# ## Before you start
+#
+# Notebook 03 explains the model; this one builds the same CNN with
+# `helpers.models.build_article_cnn()`, so it runs on its own. It needs the MNIST data
+# (notebook 00 fetches it) and produces, in `models/`: `article_cnn.keras` (the trained
+# model), `article_cnn_history.json` and `article_cnn_history.csv` (loss and accuracy per
+# epoch). Notebooks 05 and 06 read them. In full mode (10 epochs on 54,000 images) it takes
+# about 5 minutes on a laptop CPU; fast mode trains 1 epoch on 6,000 images.
+
+# %% [markdown]
+# ## Setup
+
+# %%
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up log
+
+import time
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from helpers import config, data, models, training
+
+config.set_seed()
+FAST = config.fast_mode()
+print(config.describe_mode())
+print("TensorFlow", tf.__version__, "| Keras", keras.__version__)
+
+# %% [markdown]
+# ## Load the data
+#
+# `data.prepare_mnist()` does in one call what notebook 02 did step by step: pixels scaled to
+# [0, 1] with a channel axis, integer labels, and 6,000 validation images taken from the
+# *training* set, so the 10,000 test images stay unseen until notebook 05. Fast mode keeps
+# only 6,000 training images.
+
+# %%
+n_train = 6_000 if FAST else None
+(x_train, y_train), (x_val, y_val), (x_test, y_test) = data.prepare_mnist(n_train=n_train)
+print(f"training images: {x_train.shape}, labels: {y_train.shape}")
+
+# %% [markdown]
+# The validation and test sets are the same size in both modes:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("validation:", x_val.shape, x_val.dtype, "| labels", y_val.shape, y_val.dtype)
+print("test:      ", x_test.shape, x_test.dtype, "| labels", y_test.shape, y_test.dtype)
+print("labels are integers from", y_val.min(), "to", y_val.max())
+
+# %% [markdown]
+# ## Build the model
+#
+# The article's CNN, from `helpers/models.py`: one convolution, max pooling, dropout, and a
+# dense classifier ending in a 10-way softmax. Its last layer outputs one probability per
+# digit, and the ten add up to 1.
+
+# %%
+model = models.build_article_cnn()
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"{model.name}: {model.count_params():,} parameters")
+print("output:", model.output_shape)
+
+# %% [markdown]
+# ## Choose the loss
+#
+# The loss tells the optimiser how wrong each prediction is. For one image whose true digit
+# is $k$, cross-entropy is $-\log p_k$: the smaller the probability the model gave the right
+# answer, the larger the loss. Keras offers it in two spellings that compute the same thing:
+#
+# - `sparse_categorical_crossentropy` takes the label as an integer (`3`);
+# - `categorical_crossentropy` takes it one-hot (`[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]`) and sums
+#   $-y_i \log p_i$ over the ten digits, where only the true digit's term is non-zero.
+#
+# We keep the integer labels and use the sparse version: no conversion, less memory.
+#
+# > **Note: the article** says it compiles with "binary cross-entropy" (its code then uses
+# > `categorical_crossentropy` with one-hot labels). Binary cross-entropy is for yes/no
+# > outputs: on our ten outputs it scores each one as an independent yes/no question ("is
+# > it a 3?"), although exactly one digit is right. In Keras 2 it also changed what
+# > `metrics=['accuracy']` meant: *binary* accuracy, the fraction of those ten yes/no
+# > answers that are right, which stays high even when the predicted digit is wrong.
+# > (Keras 3 picks the accuracy from the shapes of labels and outputs, so it would show the
+# > real accuracy next to the wrong loss.) For 10 mutually exclusive classes, use
+# > categorical cross-entropy: `sparse_` with integer labels, as here, or the plain one
+# > with one-hot labels.
+#
+# Two made-up predictions make this concrete: one image of a 3 that the model gets right,
+# and one image of a 7 that it mistakes for a 1.
+
+# %%
+y_example = np.array([3, 7])
+probs_example = np.array(
+    [
+        [0.02, 0.01, 0.05, 0.70, 0.02, 0.10, 0.02, 0.03, 0.03, 0.02],  # a 3, predicted 3
+        [0.05, 0.40, 0.05, 0.05, 0.05, 0.05, 0.05, 0.20, 0.05, 0.05],  # a 7, predicted 1
+    ]
+)
+one_hot_example = keras.utils.to_categorical(y_example, num_classes=10)
+print(one_hot_example)
+
+# %% [markdown]
+# Compute each loss on them. Keras returns one value per image; `binary_accuracy` returns
+# one per output, which we average per image as Keras' `accuracy` metric would.
+
+# %%
+sparse_ce = keras.losses.sparse_categorical_crossentropy(y_example, probs_example)
+categorical_ce = keras.losses.categorical_crossentropy(one_hot_example, probs_example)
+binary_ce = keras.losses.binary_crossentropy(one_hot_example, probs_example)
+binary_acc = keras.metrics.binary_accuracy(one_hot_example, probs_example)  # one per output
+
+# %%
+# NBVAL_CHECK_OUTPUT
+p_true = probs_example[np.arange(len(y_example)), y_example]
+losses = pd.DataFrame(
+    {
+        "true digit": y_example,
+        "predicted": probs_example.argmax(axis=1),
+        "p(true digit)": p_true,
+        "-log p (by hand)": -np.log(p_true),
+        "sparse CE": keras.ops.convert_to_numpy(sparse_ce),
+        "categorical CE": keras.ops.convert_to_numpy(categorical_ce),
+        "binary CE": keras.ops.convert_to_numpy(binary_ce),
+        "binary accuracy": keras.ops.convert_to_numpy(binary_acc).mean(axis=1),
+    }
+)
+print(losses.round(4).to_string(index=False))
+
+# %% [markdown]
+# The sparse loss on integer labels, the categorical loss on one-hot labels and $-\log p$ by
+# hand agree. Binary cross-entropy gives other numbers (it averages ten yes/no losses), and
+# its accuracy scores the wrong prediction 0.9: 9 of its 10 "is it this digit?" answers are
+# a correct "no".
+
+# %% [markdown]
+# ## Compile the model
+#
+# Adam adapts the step size of every weight as it goes; its default learning rate, 0.001,
+# works well for this model.
+#
+# > **Note: the article** writes `Adam(lr=0.001)`. The `lr` argument was renamed
+# > `learning_rate` years ago, and Keras 3 no longer accepts it: the call raises the error
+# > below. Write `keras.optimizers.Adam(learning_rate=1e-3)`.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+try:
+    keras.optimizers.Adam(lr=0.001)
+except ValueError as error:
+    print(f"Adam(lr=0.001) -> ValueError: {error}")
+
+# %%
+model.compile(
+    optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+    loss="sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+)
+
+# %% [markdown]
+# ## Set up the callbacks
+#
+# Callbacks run at the end of every epoch. We use three:
+#
+# - `EarlyStopping` stops when the validation loss has not improved for 3 epochs and puts
+#   back the weights of the best epoch;
+# - `ModelCheckpoint` saves the model whenever the validation loss improves. It writes to
+#   `article_cnn.partial.keras`; only when training has finished do we rename it to
+#   `article_cnn.keras`, so an interrupted run never leaves a half-trained model where
+#   notebooks 05 and 06 expect a finished one;
+# - `CSVLogger` writes each epoch's loss and accuracy to a CSV file as it goes, so a long
+#   run can be followed (or rescued) before it ends.
+#
+# Everything goes under `models/` (`models/fast/` in fast mode), which git ignores.
+
+# %%
+models_dir = config.models_dir()
+model_path = models_dir / "article_cnn.keras"
+partial_path = models_dir / "article_cnn.partial.keras"
+history_path = models_dir / "article_cnn_history.json"
+csv_path = models_dir / "article_cnn_history.csv"
+partial_path.unlink(missing_ok=True)  # never rename a checkpoint left by an earlier run
+
+callbacks = [
+    keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=3, restore_best_weights=True, verbose=1
+    ),
+    keras.callbacks.ModelCheckpoint(partial_path, monitor="val_loss", save_best_only=True),
+    keras.callbacks.CSVLogger(csv_path),
+]
+print("saving to", models_dir)
+
+# %% [markdown]
+# ## Train the model
+#
+# `model.fit` shows the model the training images in batches of 128, updating the weights
+# after each batch; one pass over all of them is an epoch. After every epoch it measures the
+# loss and accuracy on the validation images, which it never trains on.
+#
+# > **Note: the article** calls `model.fit_generator(train_generator, ...,
+# > validation_data=test_generator)`. `fit_generator` no longer exists in Keras 3
+# > (`model.fit` accepts arrays, datasets and generators alike). And validating on the
+# > *test* set lets it steer choices such as when to stop (our `EarlyStopping` does just
+# > that), so its accuracy is no longer an honest estimate for new images. Here `model.fit`
+# > validates on 6,000 images held out from the training set.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+try:
+    model.fit_generator
+except AttributeError as error:
+    print(f"model.fit_generator -> AttributeError: {error}")
+
+# %% [markdown]
+# `model.fit` with arrays, a batch size and validation data is all we need:
+
+# %%
+epochs = 1 if FAST else 10
+batch_size = 128
+
+start = time.perf_counter()
+history = model.fit(
+    x_train,
+    y_train,
+    batch_size=batch_size,
+    epochs=epochs,
+    validation_data=(x_val, y_val),
+    callbacks=callbacks,
+    verbose=2,
+)
+training_seconds = time.perf_counter() - start
+
+# %% [markdown]
+# Training is over, so the checkpoint is complete: give it its final name. `os.replace`
+# renames in one step, replacing any older model.
+
+# %%
+os.replace(partial_path, model_path)
+print(f"model: {model_path} ({model_path.stat().st_size / 2**20:.1f} MB)")
+
+# %% [markdown]
+# ## Save the history
+#
+# `history.history` holds one list per metric, one value per epoch. `helpers.training`
+# writes it as JSON (read `save_history` in `helpers/training.py`); notebook 06 plots it.
+
+# %%
+training.save_history(history, history_path)
+for path in [history_path, csv_path]:
+    print(f"{path.name}: {path.stat().st_size:,} bytes")
+
+# %% [markdown]
+# One row per epoch: training loss and accuracy are measured while the weights change and
+# with dropout on, validation ones at the end of the epoch with dropout off, so validation
+# accuracy can be the higher of the two early on.
+
+# %%
+history_table = pd.DataFrame(
+    history.history, index=pd.RangeIndex(1, len(history.epoch) + 1, name="epoch")
+)
+history_table.round(4)
+
+# %% [markdown]
+# ## How long it took, and the best epoch
+#
+# The best epoch is the one with the lowest validation loss: its weights are the ones in
+# `model` now (restored by `EarlyStopping`) and in `article_cnn.keras` (saved by
+# `ModelCheckpoint`).
+
+# %%
+epochs_run = len(history.epoch)
+best = training.best_epoch(history.history, monitor="val_loss")
+print(
+    f"training took {training_seconds:.1f} s for {epochs_run} epoch(s), "
+    f"{training_seconds / epochs_run:.1f} s per epoch"
+)
+print(
+    f"best epoch: {best} of {epochs_run} "
+    f"(val_loss {history.history['val_loss'][best - 1]:.4f}, "
+    f"val_accuracy {history.history['val_accuracy'][best - 1]:.4f})"
+)
+if epochs_run < epochs:
+    print(f"early stopping ended training after {epochs_run} of {epochs} epochs")
+
+# %% [markdown]
+# ## Summary
+#
+# - For 10 mutually exclusive classes the loss is categorical cross-entropy: `sparse_` with
+#   integer labels, or the plain one with one-hot labels; they give the same value. Binary
+#   cross-entropy is for independent yes/no outputs and its accuracy misleads here.
+# - `keras.optimizers.Adam(learning_rate=1e-3)`, not `lr=`; `model.fit`, not
+#   `fit_generator`; validation data taken from the training set, never the test set.
+# - `EarlyStopping`, `ModelCheckpoint` and `CSVLogger` stop at the right time, keep the best
+#   weights and log each epoch; the finished model is `models/article_cnn.keras`, its
+#   history `article_cnn_history.json`.
+#
+# Next, notebook 05 measures this model on the 10,000 test images and looks at its mistakes.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Make the article's mistake on purpose: compile a fresh `models.build_article_cnn()`
+#    with `loss="binary_crossentropy"` and `metrics=["accuracy", "binary_accuracy"]`,
+#    train it for one epoch on 2,000 one-hot-labelled training images, and compare the two
+#    metrics on the validation set. Which one would the article's Keras 2 have printed as
+#    "accuracy"?
+# 2. How many weight updates does one epoch make with `batch_size = 128`? And with 32 or
+#    512? (Keras makes one update per batch; the last batch may be smaller.)
+# 3. Read `article_cnn_history.csv` back with pandas and check that it holds the same
+#    numbers as the JSON history, loaded with `training.load_history`.
+
+# %% [markdown]
+# **Solution to exercise 1**
+
+# %% jupyter={"source_hidden": true}
+bce_model = models.build_article_cnn()
+bce_model.compile(
+    optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+    loss="binary_crossentropy",
+    metrics=["accuracy", "binary_accuracy"],
+)
+bce_model.fit(
+    x_train[:2_000],
+    keras.utils.to_categorical(y_train[:2_000], num_classes=10),
+    batch_size=batch_size,
+    epochs=1,
+    verbose=0,
+)
+bce_results = bce_model.evaluate(
+    x_val, keras.utils.to_categorical(y_val, num_classes=10), verbose=0, return_dict=True
+)
+print(f"accuracy (Keras 3: the digit is right):        {bce_results['accuracy']:.4f}")
+print(f"binary_accuracy (Keras 2's 'accuracy' here):   {bce_results['binary_accuracy']:.4f}")
+# Keras 2 printed the second number as "accuracy". It is high even for a poor model:
+# answering "no" for every digit already gets 9 of the 10 yes/no answers right.
+
+# %% [markdown]
+# **Solution to exercise 2**
+
+# %% jupyter={"source_hidden": true}
+for size in [32, 128, 512]:
+    steps = -(-len(x_train) // size)  # ceiling division: a smaller last batch still counts
+    print(f"batch_size {size:>3}: {steps:>4} updates per epoch on {len(x_train):,} images")
+
+# %% [markdown]
+# **Solution to exercise 3**
+
+# %% jupyter={"source_hidden": true}
+csv_history = pd.read_csv(csv_path)
+json_history = training.load_history(history_path)
+for metric, values in json_history.items():
+    assert np.allclose(csv_history[metric], values), metric
+print("CSV columns:", list(csv_history.columns))
+print(f"CSV and JSON agree on {len(json_history)} metrics over {len(csv_history)} epoch(s)")

@@ -1,0 +1,34 @@
+"""nbval set-up: every notebook runs alone, with its own empty models folder.
+
+Before the kernel of each notebook starts, ``COURSE_MODELS_DIR`` points at a fresh empty
+folder, so a notebook that needs a model an earlier one trains must load it or train a
+short one itself. This is how the course checks that no notebook depends on another.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+_current = {"notebook": None, "folder": None}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    notebook = item.parent
+    if not str(getattr(notebook, "path", "")).endswith(".ipynb"):
+        return
+    if _current["notebook"] is not notebook:
+        if _current["folder"]:
+            shutil.rmtree(_current["folder"], ignore_errors=True)
+        _current["notebook"] = notebook
+        _current["folder"] = tempfile.mkdtemp(prefix=f"models-{notebook.path.stem}-")
+        os.environ["COURSE_MODELS_DIR"] = _current["folder"]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _current["folder"]:
+        shutil.rmtree(_current["folder"], ignore_errors=True)
