@@ -14,6 +14,7 @@ import numpy as np
 FAST_ENV = "COURSE_FAST"
 DATA_DIR_ENV = "MNIST_DATA_DIR"
 MODELS_DIR_ENV = "COURSE_MODELS_DIR"
+LOGS_DIR_ENV = "COURSE_LOGS_DIR"
 DEFAULT_SEED = 42
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +51,19 @@ def models_dir(create: bool = True) -> Path:
     """
     override = os.environ.get(MODELS_DIR_ENV)
     base = Path(override).expanduser() if override else REPO_ROOT / "models"
+    path = base / "fast" if fast_mode() else base
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def logs_dir(create: bool = True) -> Path:
+    """Return the folder for TensorBoard logs: ``<repo>/logs`` (``logs/fast`` in fast mode).
+
+    ``$COURSE_LOGS_DIR`` overrides the base folder; git ignores ``logs/``.
+    """
+    override = os.environ.get(LOGS_DIR_ENV)
+    base = Path(override).expanduser() if override else REPO_ROOT / "logs"
     path = base / "fast" if fast_mode() else base
     if create:
         path.mkdir(parents=True, exist_ok=True)

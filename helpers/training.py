@@ -1,4 +1,4 @@
-"""Save and load training histories (the ``history.history`` dict of a Keras ``fit``)."""
+"""Resumable training callbacks, and saving and loading training histories."""
 
 from __future__ import annotations
 
@@ -73,3 +73,73 @@ def best_epoch(history: History, monitor: str = "val_loss") -> int:
     values = [worst if math.isnan(v) else v for v in history[monitor]]
     best = min(values) if lower_is_better else max(values)
     return values.index(best) + 1
+
+
+def training_callbacks(
+    models_dir: Path, name: str, patience: int = 3, monitor: str = "val_loss"
+) -> list[keras.callbacks.Callback]:
+    """Return the course's callbacks for a resumable ``fit`` of the model called ``name``.
+
+    - ``BackupAndRestore`` in ``<name>_backup/``: if training is interrupted (Ctrl-C, a
+      kernel restart), running the same ``fit`` again resumes after the last finished
+      epoch; the backup is deleted when training completes;
+    - ``EarlyStopping`` on ``monitor`` with ``patience``, restoring the best weights;
+    - ``ModelCheckpoint`` of the best epoch to ``<name>.partial.keras``, never to the
+      final name (``finish_training`` renames it);
+    - ``CSVLogger`` to ``<name>_history.csv``, appending when resuming.
+    """
+    models_dir = Path(models_dir)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    backup_dir = models_dir / f"{name}_backup"
+    resuming = backup_dir.exists()
+    if not resuming:  # a fresh run: never keep a checkpoint or log from an earlier run
+        (models_dir / f"{name}.partial.keras").unlink(missing_ok=True)
+        (models_dir / f"{name}_history.csv").unlink(missing_ok=True)
+    return [
+        keras.callbacks.BackupAndRestore(backup_dir=str(backup_dir)),
+        keras.callbacks.EarlyStopping(
+            monitor=monitor, patience=patience, restore_best_weights=True, verbose=1
+        ),
+        keras.callbacks.ModelCheckpoint(
+            models_dir / f"{name}.partial.keras", monitor=monitor, save_best_only=True
+        ),
+        keras.callbacks.CSVLogger(models_dir / f"{name}_history.csv", append=resuming),
+    ]
+
+
+def history_from_csv(path: Path) -> History:
+    """Read a ``CSVLogger`` file; return ``{metric: [value per epoch]}`` in epoch order.
+
+    Raises ``ValueError`` naming the file if it has no rows or a value is not a number.
+    """
+    import csv
+
+    path = Path(path)
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        raise ValueError(f"{path} holds no epochs")
+    rows.sort(key=lambda row: int(row["epoch"]))
+    try:
+        return {key: [float(row[key]) for row in rows] for key in rows[0] if key != "epoch"}
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: a value is not a number ({exc})") from exc
+
+
+def finish_training(models_dir: Path, name: str) -> tuple[Path, History]:
+    """Publish a finished run: rename ``<name>.partial.keras`` to ``<name>.keras``.
+
+    Also writes ``<name>_history.json`` from the CSV log, which covers every epoch even
+    when the run was resumed (the ``History`` of a resumed ``fit`` only has the last
+    part). Returns ``(model_path, history)``. Raises ``FileNotFoundError`` if there is no
+    checkpoint to publish.
+    """
+    models_dir = Path(models_dir)
+    partial = models_dir / f"{name}.partial.keras"
+    if not partial.exists():
+        raise FileNotFoundError(f"no checkpoint at {partial}: has training run to the end?")
+    history = history_from_csv(models_dir / f"{name}_history.csv")
+    save_history(history, models_dir / f"{name}_history.json")
+    final = models_dir / f"{name}.keras"
+    os.replace(partial, final)
+    return final, history

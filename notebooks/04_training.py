@@ -22,8 +22,10 @@
 # - why a 10-class softmax is trained with (sparse) categorical cross-entropy, not binary
 #   cross-entropy, and how the sparse and one-hot versions give the same number;
 # - how to compile with the current Keras API (`learning_rate=`, `model.fit`);
-# - how callbacks stop training early, keep the best weights, and log every epoch;
-# - how to save a model and its history so that later notebooks can use them.
+# - how callbacks stop training early, keep the best weights, log every epoch, and let an
+#   interrupted run resume where it stopped;
+# - how to save a model and its history so that later notebooks can use them, and how to
+#   watch training in TensorBoard.
 #
 # ## Before you start
 #
@@ -191,35 +193,37 @@ model.compile(
 # %% [markdown]
 # ## Set up the callbacks
 #
-# Callbacks run at the end of every epoch. We use three:
+# Callbacks run at the end of every epoch. `helpers.training.training_callbacks` returns
+# the four this course uses (read it in `helpers/training.py`, it is short):
 #
+# - `BackupAndRestore` keeps the state of the last finished epoch in
+#   `article_cnn_backup/`. If training is interrupted (Ctrl-C, a kernel restart, a closed
+#   laptop), run the notebook again: `fit` resumes after the last finished epoch instead of
+#   starting over, and ends with the same number of epochs. The backup is deleted when
+#   training completes;
 # - `EarlyStopping` stops when the validation loss has not improved for 3 epochs and puts
 #   back the weights of the best epoch;
 # - `ModelCheckpoint` saves the model whenever the validation loss improves. It writes to
-#   `article_cnn.partial.keras`; only when training has finished do we rename it to
+#   `article_cnn.partial.keras`; only when training has finished is it renamed to
 #   `article_cnn.keras`, so an interrupted run never leaves a half-trained model where
 #   notebooks 05 and 06 expect a finished one;
-# - `CSVLogger` writes each epoch's loss and accuracy to a CSV file as it goes, so a long
-#   run can be followed (or rescued) before it ends.
+# - `CSVLogger` writes each epoch's loss and accuracy to a CSV file as it goes (appending
+#   when a run resumes), so a long run can be followed before it ends.
 #
-# Everything goes under `models/` (`models/fast/` in fast mode), which git ignores.
+# We add a fifth, `TensorBoard`, which logs the same curves for TensorBoard (see
+# [Watch training in TensorBoard](#Watch-training-in-TensorBoard) below).
+# Models go under `models/` and logs under `logs/` (`fast/` subfolders in fast mode);
+# git ignores both.
 
 # %%
 models_dir = config.models_dir()
-model_path = models_dir / "article_cnn.keras"
-partial_path = models_dir / "article_cnn.partial.keras"
-history_path = models_dir / "article_cnn_history.json"
-csv_path = models_dir / "article_cnn_history.csv"
-partial_path.unlink(missing_ok=True)  # never rename a checkpoint left by an earlier run
-
-callbacks = [
-    keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=3, restore_best_weights=True, verbose=1
-    ),
-    keras.callbacks.ModelCheckpoint(partial_path, monitor="val_loss", save_best_only=True),
-    keras.callbacks.CSVLogger(csv_path),
-]
-print("saving to", models_dir)
+logs_dir = config.logs_dir() / "article_cnn"
+callbacks = training.training_callbacks(models_dir, "article_cnn", patience=3)
+callbacks.append(keras.callbacks.TensorBoard(log_dir=logs_dir))
+for callback in callbacks:
+    print(type(callback).__name__)
+print("models:", models_dir)
+print("logs:  ", logs_dir)
 
 # %% [markdown]
 # ## Train the model
@@ -262,22 +266,16 @@ history = model.fit(
 training_seconds = time.perf_counter() - start
 
 # %% [markdown]
-# Training is over, so the checkpoint is complete: give it its final name. `os.replace`
-# renames in one step, replacing any older model.
+# Training is over, so the checkpoint is complete. `training.finish_training` gives it its
+# final name (`os.replace` renames in one step, replacing any older model) and writes the
+# history as JSON for notebook 06. It builds that history from the CSV log, which covers
+# every epoch even when the run was resumed part-way (the `history` that a resumed `fit`
+# returns only holds the epochs after the restart).
 
 # %%
-os.replace(partial_path, model_path)
+model_path, full_history = training.finish_training(models_dir, "article_cnn")
 print(f"model: {model_path} ({model_path.stat().st_size / 2**20:.1f} MB)")
-
-# %% [markdown]
-# ## Save the history
-#
-# `history.history` holds one list per metric, one value per epoch. `helpers.training`
-# writes it as JSON (read `save_history` in `helpers/training.py`); notebook 06 plots it.
-
-# %%
-training.save_history(history, history_path)
-for path in [history_path, csv_path]:
+for path in sorted(models_dir.glob("article_cnn_history.*")):
     print(f"{path.name}: {path.stat().st_size:,} bytes")
 
 # %% [markdown]
@@ -287,7 +285,7 @@ for path in [history_path, csv_path]:
 
 # %%
 history_table = pd.DataFrame(
-    history.history, index=pd.RangeIndex(1, len(history.epoch) + 1, name="epoch")
+    full_history, index=pd.RangeIndex(1, len(full_history["loss"]) + 1, name="epoch")
 )
 history_table.round(4)
 
@@ -299,19 +297,45 @@ history_table.round(4)
 # `ModelCheckpoint`).
 
 # %%
-epochs_run = len(history.epoch)
-best = training.best_epoch(history.history, monitor="val_loss")
+epochs_run = len(full_history["loss"])
+epochs_this_session = len(history.epoch)  # fewer than epochs_run if training resumed
+best = training.best_epoch(full_history, monitor="val_loss")
 print(
-    f"training took {training_seconds:.1f} s for {epochs_run} epoch(s), "
-    f"{training_seconds / epochs_run:.1f} s per epoch"
+    f"training took {training_seconds:.1f} s for {epochs_this_session} epoch(s), "
+    f"{training_seconds / max(epochs_this_session, 1):.1f} s per epoch"
 )
 print(
     f"best epoch: {best} of {epochs_run} "
-    f"(val_loss {history.history['val_loss'][best - 1]:.4f}, "
-    f"val_accuracy {history.history['val_accuracy'][best - 1]:.4f})"
+    f"(val_loss {full_history['val_loss'][best - 1]:.4f}, "
+    f"val_accuracy {full_history['val_accuracy'][best - 1]:.4f})"
 )
 if epochs_run < epochs:
     print(f"early stopping ended training after {epochs_run} of {epochs} epochs")
+
+# %% [markdown]
+# ## Watch training in TensorBoard
+#
+# The `TensorBoard` callback wrote the loss and accuracy of every epoch (training and
+# validation) to `logs/`. TensorBoard shows them as live curves, which is handy for runs
+# longer than this one. Inside JupyterLab, in a new cell:
+#
+# ```
+# %load_ext tensorboard
+# %tensorboard --logdir ../logs
+# ```
+#
+# or from a terminal in the course folder: `.venv/bin/tensorboard --logdir logs`, then open
+# the address it prints. What to look at: in **Scalars**, `epoch_loss` and
+# `epoch_accuracy` with the `train` and `validation` runs overlaid (the same curves as in
+# notebook 06); in **Graphs**, the layers of the model. Each run of this notebook adds a
+# new set of event files, so older runs stay comparable. The cell below only lists what
+# was written, so the notebook runs the same with or without TensorBoard open.
+
+# %%
+event_files = sorted(logs_dir.rglob("events.out.tfevents.*"))
+for path in event_files[-2:]:
+    print(path.relative_to(logs_dir), f"({path.stat().st_size:,} bytes)")
+print(f"{len(event_files)} event file(s) under {logs_dir}")
 
 # %% [markdown]
 # ## Summary
@@ -377,8 +401,8 @@ for size in [32, 128, 512]:
 # **Solution to exercise 3**
 
 # %% jupyter={"source_hidden": true}
-csv_history = pd.read_csv(csv_path)
-json_history = training.load_history(history_path)
+csv_history = pd.read_csv(models_dir / "article_cnn_history.csv")
+json_history = training.load_history(models_dir / "article_cnn_history.json")
 for metric, values in json_history.items():
     assert np.allclose(csv_history[metric], values), metric
 print("CSV columns:", list(csv_history.columns))

@@ -52,3 +52,11 @@ def test_set_seed_makes_numpy_and_tensorflow_repeatable():
     assert np.array_equal(first[0], second[0]) and np.array_equal(first[1], second[1])
     config.set_seed(8)
     assert not np.array_equal(first[0], np.random.rand(3))
+
+
+def test_logs_dir_separates_fast_runs(monkeypatch, tmp_path):
+    monkeypatch.setenv(config.LOGS_DIR_ENV, str(tmp_path / "l"))
+    monkeypatch.setenv(config.FAST_ENV, "0")
+    assert config.logs_dir() == tmp_path / "l"
+    monkeypatch.setenv(config.FAST_ENV, "1")
+    assert config.logs_dir() == tmp_path / "l" / "fast"

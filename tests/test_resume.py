@@ -1,0 +1,101 @@
+"""Training killed half-way resumes where it stopped, with the course's own callbacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from helpers import config, data, training
+
+SCRIPT = textwrap.dedent(
+    """
+    import os, sys
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    import keras
+    from helpers import config, data, models, training
+
+    models_dir, crash_after = sys.argv[1], int(sys.argv[2])
+    config.set_seed()
+    (x_train, y_train), (x_val, y_val), _ = data.prepare_mnist(n_train=1_000, n_val=300)
+
+    class Crash(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 == crash_after:
+                os._exit(3)  # like a killed kernel: no clean-up runs
+
+    model = models.build_article_cnn()
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    callbacks = training.training_callbacks(models_dir, "net", patience=10) + [Crash()]
+    model.fit(x_train, y_train, batch_size=128, epochs=4, validation_data=(x_val, y_val),
+              callbacks=callbacks, verbose=0)
+    path, history = training.finish_training(models_dir, "net")
+    print(len(history["loss"]))
+    """
+)
+
+
+def run(models_dir, crash_after):
+    return subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(models_dir), str(crash_after)],
+        capture_output=True,
+        text=True,
+        cwd=config.REPO_ROOT,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_interrupted_training_resumes_and_ends_with_all_epochs(tmp_path):
+    if not (config.REPO_ROOT / "data" / data.CACHE_NAME).exists():
+        pytest.skip("data/mnist.npz is missing: run `python -m helpers.data` first")
+    killed = run(tmp_path, crash_after=2)
+    assert killed.returncode == 3, killed.stderr[-2000:]
+    assert not (tmp_path / "net.keras").exists()  # no finished model after a crash
+    assert (tmp_path / "net_backup").is_dir()
+    assert len(training.history_from_csv(tmp_path / "net_history.csv")["loss"]) == 2
+
+    resumed = run(tmp_path, crash_after=0)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert resumed.stdout.strip().splitlines()[-1] == "4"  # 2 before the crash + 2 after
+    history = json.loads((tmp_path / "net_history.json").read_text())
+    assert len(history["val_loss"]) == 4
+    names = sorted(os.listdir(tmp_path))
+    assert names == ["net.keras", "net_history.csv", "net_history.json"]  # no partial, no backup
+
+
+def test_history_from_csv(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("epoch,accuracy,loss\n1,0.9,0.3\n0,0.8,0.5\n")
+    assert training.history_from_csv(path) == {"accuracy": [0.8, 0.9], "loss": [0.5, 0.3]}
+    path.write_text("epoch,loss\n")
+    with pytest.raises(ValueError, match="no epochs"):
+        training.history_from_csv(path)
+    path.write_text("epoch,loss\n0,abc\n")
+    with pytest.raises(ValueError, match="not a number"):
+        training.history_from_csv(path)
+
+
+def test_finish_training_without_checkpoint(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        training.finish_training(tmp_path, "net")
+
+
+def test_fresh_run_discards_stale_files_but_resume_keeps_them(tmp_path):
+    (tmp_path / "net.partial.keras").write_text("stale")
+    (tmp_path / "net_history.csv").write_text("stale")
+    training.training_callbacks(tmp_path, "net")
+    assert not (tmp_path / "net.partial.keras").exists()
+    assert not (tmp_path / "net_history.csv").exists()
+    (tmp_path / "net_backup").mkdir()
+    (tmp_path / "net_history.csv").write_text("epoch,loss\n0,1\n")
+    callbacks = training.training_callbacks(tmp_path, "net")
+    assert (tmp_path / "net_history.csv").exists()
+    assert [type(c).__name__ for c in callbacks] == [
+        "BackupAndRestore", "EarlyStopping", "ModelCheckpoint", "CSVLogger",
+    ]  # fmt: skip
