@@ -31,7 +31,7 @@ data: $(STAMP)
 	$(BIN)/python -m helpers.data
 
 course: $(STAMP)
-	$(BIN)/python -m helpers.runner --mode full notebooks/[0-9]*.ipynb
+	$(BIN)/python -m helpers.runner --mode full --readme README.md notebooks/[0-9]*.ipynb
 
 test: $(STAMP)
 	$(BIN)/python -m helpers.data

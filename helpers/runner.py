@@ -132,10 +132,59 @@ def summary_line(runs: list[NotebookRun], mode: str, accuracy: float | None) -> 
     )
 
 
+README_START = "<!-- results:start -->"
+README_END = "<!-- results:end -->"
+
+
+def results_markdown(runs: list[NotebookRun], mode: str, accuracy: float | None) -> str:
+    """Return the README's results block: the summary and a time and memory row per notebook."""
+    import platform
+
+    import tensorflow as tf
+
+    acc = f"**{accuracy:.2%}**" if accuracy is not None else "not measured"
+    lines = [
+        f"From the last `make course` run ({mode} mode, {os.cpu_count()} CPU cores, "
+        f"Python {platform.python_version()}, TensorFlow {tf.__version__}): "
+        f"{summary_line(runs, mode, accuracy)}.",
+        "",
+        f"The article's CNN, trained in `04_training`, scores {acc} on all 10,000 test "
+        "images in `05_evaluation`. Peak memory is the kernel's resident memory (Binder "
+        "gives 2 GB).",
+        "",
+        "| notebook | time | peak memory |",
+        "| --- | ---: | ---: |",
+    ]
+    for run in runs:
+        minutes, seconds = divmod(round(run.seconds), 60)
+        status = "" if run.ok else " (failed)"
+        lines.append(
+            f"| {Path(run.notebook).stem}{status} | {minutes} min {seconds:02d} s "
+            f"| {run.peak_memory_mb:,.0f} MB |"
+        )
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, block: str) -> None:
+    """Replace the text between the results markers of ``readme`` with ``block``.
+
+    Raises ``ValueError`` if the markers are missing.
+    """
+    text = Path(readme).read_text()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{readme}: no {README_START} ... {README_END} markers")
+    new = text[: start + len(README_START)] + "\n" + block + "\n" + text[end:]
+    Path(readme).write_text(new)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--mode", choices=["full", "fast"], default="full")
+    parser.add_argument(
+        "--readme", type=Path, help="write the results table into this README when all pass"
+    )
     args = parser.parse_args(argv)
 
     fast = args.mode == "fast"
@@ -156,7 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     evaluated = any(run.ok and run.notebook.startswith("05_") for run in runs)
     accuracy = read_test_accuracy(models_dir) if evaluated else None
     print(summary_line(runs, args.mode, accuracy))
-    return 0 if runs and all(run.ok for run in runs) else 1
+    passed = bool(runs) and all(run.ok for run in runs) and len(runs) == len(args.notebooks)
+    if passed and args.readme is not None:
+        update_readme(args.readme, results_markdown(runs, args.mode, accuracy))
+        print(f"results written to {args.readme}")
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":

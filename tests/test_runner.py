@@ -77,3 +77,22 @@ def test_main_writes_log_and_exit_code(tmp_path, monkeypatch, capsys):
     assert "1/2 notebooks executed in fast mode" in out and "FAILED: 02_bad.ipynb" in out
     log = json.loads((tmp_path / "models" / "fast" / runner.RUN_LOG_FILE).read_text())
     assert [r["ok"] for r in log["runs"]] == [True, False]
+
+
+def test_results_markdown_and_update_readme(tmp_path):
+    runs = [
+        runner.NotebookRun("04_training.ipynb", 125.2, 1234.0, True),
+        runner.NotebookRun("05_evaluation.ipynb", 30.0, 900.4, True),
+    ]
+    block = runner.results_markdown(runs, "full", 0.9871)
+    assert "**98.71%**" in block
+    assert "| 04_training | 2 min 05 s | 1,234 MB |" in block
+    assert "2/2 notebooks executed in full mode" in block
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# T\n{runner.README_START}\nold\n{runner.README_END}\nrest\n")
+    runner.update_readme(readme, block)
+    text = readme.read_text()
+    assert "old" not in text and block in text and text.endswith("rest\n")
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="markers"):
+        runner.update_readme(readme, block)
