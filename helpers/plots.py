@@ -1,8 +1,9 @@
 """Figures for the notebooks: digits, class balance, training curves, filters, feature maps.
 
 Every function returns a ``matplotlib.figure.Figure`` and shows nothing itself: a notebook
-displays the figure it gets back (make it the last expression of the cell). The figures
-are not registered with ``pyplot``, so they never pile up in memory or appear twice.
+displays the figure it gets back (make it the last expression of the cell, or call
+``display(fig)``). The figures are not registered with ``pyplot``, so they never pile up
+in memory or appear twice, and they display in Jupyter even where pyplot is not imported.
 
 Images may be uint8 (0..255) or float (0..1), of shape (n, 28, 28) or (n, 28, 28, 1).
 Anything else raises ``ValueError`` saying what was wrong and what to pass instead.
@@ -10,6 +11,7 @@ Anything else raises ``ValueError`` saying what was wrong and what to pass inste
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,6 +20,15 @@ from matplotlib.figure import Figure
 
 IMAGE_SIZE = (28, 28)
 CURVE_METRICS = ("accuracy", "loss")
+
+
+class NotebookFigure(Figure):
+    """A plain matplotlib ``Figure`` that Jupyter can show by itself, as a PNG."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
 
 
 # ---------------------------------------------------------------------------- checks
@@ -85,7 +96,7 @@ def _grid(n: int, ncols: int, size: float, title: str) -> tuple[Figure, list[Any
     """Return a figure with exactly ``n`` image axes laid out ``ncols`` per row."""
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
-    fig = Figure(figsize=(size * ncols, size * nrows + 0.5), layout="constrained")
+    fig = NotebookFigure(figsize=(size * ncols, size * nrows + 0.5), layout="constrained")
     grid = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     for ax in grid[n:]:
         ax.remove()
@@ -115,7 +126,7 @@ def sample_grid(
         raise ValueError(f"per_class must be at least 1, got {per_class}")
     classes = _classes(labels, classes)
     rng = None if seed is None else np.random.default_rng(seed)
-    fig = Figure(figsize=(0.9 * per_class, 0.95 * len(classes) + 0.5), layout="constrained")
+    fig = NotebookFigure(figsize=(0.9 * per_class, 0.95 * len(classes) + 0.5), layout="constrained")
     axes = fig.subplots(len(classes), per_class, squeeze=False)
     for row, digit in zip(axes, classes, strict=True):
         members = np.flatnonzero(labels == digit)
@@ -128,7 +139,26 @@ def sample_grid(
             else:
                 ax.set_axis_off()
         row[0].set_ylabel(str(digit), rotation=0, labelpad=12, fontsize=12)
-    fig.suptitle(f"{per_class} examples per class")
+    fig.suptitle(f"{per_class} example{'s' if per_class > 1 else ''} per class")
+    return fig
+
+
+def image_grid(
+    images: Any, titles: Sequence[str] | None = None, ncols: int = 10, title: str = ""
+) -> Figure:
+    """Return the images side by side, ``ncols`` per row, each with an optional title.
+
+    Raises ``ValueError`` for bad shapes or if ``titles`` does not match the images.
+    """
+    pixels = _images(images)
+    if titles is not None and len(titles) != len(pixels):
+        raise ValueError(f"titles: got {len(titles)} titles for {len(pixels)} images")
+    fig, axes = _grid(len(pixels), ncols, size=1.3, title=title)
+    for i, ax in enumerate(axes):
+        ax.imshow(pixels[i], cmap="gray_r", vmin=0, vmax=1)
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize=9)
+        _hide_ticks(ax)
     return fig
 
 
@@ -144,7 +174,7 @@ def class_balance(
     groups = dict(labels) if isinstance(labels, Mapping) else {"": labels}
     if not groups:
         raise ValueError("labels: got an empty mapping; pass an array or {name: labels}")
-    fig = Figure(figsize=(8, 3.6), layout="constrained")
+    fig = NotebookFigure(figsize=(8, 3.6), layout="constrained")
     ax = fig.subplots()
     width = 0.8 / len(groups)
     classes = np.arange(num_classes)
@@ -164,7 +194,7 @@ def class_balance(
     ax.set_title(title)
     ax.margins(y=0.12)
     if len(groups) > 1:
-        ax.legend(loc="lower right")
+        fig.legend(loc="outside right upper")
     return fig
 
 
@@ -178,7 +208,7 @@ def pixel_histogram(images: Any, bins: int = 64, log: bool = True) -> Figure:
     pixels = _images(images)
     is_uint8 = np.asarray(images).dtype == np.uint8
     scale = 255.0 if is_uint8 else 1.0
-    fig = Figure(figsize=(7, 3.2), layout="constrained")
+    fig = NotebookFigure(figsize=(7, 3.2), layout="constrained")
     ax = fig.subplots()
     ax.hist(pixels.ravel() * scale, bins=bins, range=(0, scale), log=log, color="tab:blue")
     ax.set_xlim(0, scale)
@@ -243,7 +273,7 @@ def training_curves(history: Any, monitor: str = "val_loss") -> Figure:
         filled = np.where(np.isnan(values), np.inf if lower_is_better else -np.inf, values)
         best = int(np.argmin(filled) if lower_is_better else np.argmax(filled)) + 1
 
-    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    fig = NotebookFigure(figsize=(10, 3.6), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, metric in zip(axes, CURVE_METRICS, strict=True):
         ax.plot(epochs, record[metric], "o-", label="training")
@@ -365,7 +395,7 @@ def model_diagram(model: Any) -> Figure:
         "Flatten": "#bebada",
         "Dense": "#fb8072",
     }
-    fig = Figure(figsize=(6, 0.75 * len(rows) + 0.6), layout="constrained")
+    fig = NotebookFigure(figsize=(6, 0.75 * len(rows) + 0.6), layout="constrained")
     ax = fig.subplots()
     ax.set_xlim(0, 1)
     ax.set_ylim(-len(rows) + 0.4, 0.6)
