@@ -70,7 +70,8 @@ def execute_notebook(path: Path, fast: bool, failed_dir: Path | None = None) -> 
     """Execute ``path`` in a fresh kernel with fast or full mode; write it back if it passed.
 
     Returns a ``NotebookRun``. On a cell error the notebook on disk is left untouched and
-    the partly executed copy is written to ``failed_dir`` (if given).
+    the partly executed copy is written to ``failed_dir`` (if given). The kernel's own
+    stderr goes to ``kernel-logs/<name>.log`` beside ``failed_dir`` (or the notebook).
     """
     import nbformat
     from nbclient import NotebookClient
@@ -88,9 +89,12 @@ def execute_notebook(path: Path, fast: bool, failed_dir: Path | None = None) -> 
     )
     start = time.perf_counter()
     error = ""
+    kernel_log = (failed_dir.parent if failed_dir else path.parent) / "kernel-logs"
+    kernel_log.mkdir(parents=True, exist_ok=True)
     try:
-        with _PeakMemory() as memory:
-            client.execute()
+        # The kernel's own stderr (TensorFlow's C++ log) goes to a file, not the terminal.
+        with _PeakMemory() as memory, open(kernel_log / f"{path.stem}.log", "w") as log:
+            client.execute(stdout=log, stderr=log)
     except CellExecutionError as exc:
         error = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
     finally:

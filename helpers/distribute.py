@@ -1,0 +1,616 @@
+"""Train the article CNN on several devices or machines with ``tf.distribute``.
+
+The arithmetic of data-parallel training (global batch, learning-rate scaling), the
+choice of a mixed-precision policy, and a two-process "cluster" on this machine:
+
+- ``run_local_cluster(n_workers=2, ...)`` starts ``n_workers`` processes, each running
+  ``python -m helpers.distribute worker ...`` with its own ``TF_CONFIG`` naming the same
+  loopback ports, waits for them (with a timeout) and returns what each one wrote;
+- each worker creates a ``tf.distribute.MultiWorkerMirroredStrategy``, trains on its own
+  shard of the data with a custom training loop (Keras 3's ``model.fit`` does not work with
+  that strategy, see ``TRAINERS``), and writes its metrics to a JSON file; the chief
+  (worker 0) also saves the model.
+
+Nothing here touches TensorFlow at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from helpers import config
+
+BASE_BATCH_SIZE = 128  # the article's batch size, at which Adam(learning_rate=1e-3) was tuned
+BASE_LEARNING_RATE = 1e-3
+SCALING_RULES = ("linear", "sqrt")
+TRAINERS = ("loop", "fit")  # "fit" fails with MultiWorkerMirroredStrategy in Keras 3.15
+DEFAULT_TIMEOUT_S = 300.0
+STDERR_TAIL_LINES = 15
+BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+
+class WorkerError(RuntimeError):
+    """A worker of a local cluster failed; the message holds the end of its stderr."""
+
+
+class ClusterTimeoutError(WorkerError):
+    """The workers of a local cluster did not all finish within the timeout."""
+
+
+# ------------------------------------------------------------------ batch arithmetic
+
+
+def global_batch_size(per_replica: int, replicas: int) -> int:
+    """Return the global batch size: ``per_replica`` examples on each of ``replicas``.
+
+    With synchronous data parallelism every replica takes its own ``per_replica`` examples
+    per step, so one step of the optimizer sees ``per_replica * replicas`` examples.
+    Raises ``ValueError`` unless both are positive integers.
+    """
+    for name, value in (("per_replica", per_replica), ("replicas", replicas)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(per_replica) * int(replicas)
+
+
+def scaled_learning_rate(
+    base: float,
+    global_batch: int,
+    base_batch: int = BASE_BATCH_SIZE,
+    rule: str = "linear",
+) -> float:
+    """Return the learning rate for ``global_batch``, given ``base`` tuned at ``base_batch``.
+
+    ``rule="linear"`` multiplies by ``global_batch / base_batch`` (Goyal et al., 2017, for
+    SGD); ``"sqrt"`` by its square root, a gentler rule often used with Adam. Either way,
+    warm up to this rate over the first steps and check it on a validation set.
+    Raises ``ValueError`` for a non-positive rate or batch, or an unknown rule.
+    """
+    if not base > 0:
+        raise ValueError(f"base learning rate must be positive, got {base!r}")
+    for name, value in (("global_batch", global_batch), ("base_batch", base_batch)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if rule not in SCALING_RULES:
+        raise ValueError(f"rule must be one of {SCALING_RULES}, got {rule!r}")
+    ratio = global_batch / base_batch
+    return float(base * (ratio if rule == "linear" else ratio**0.5))
+
+
+def warmup_cosine_schedule(start: float, peak: float, total_steps: int, warmup_steps: int) -> Any:
+    """Return a Keras learning-rate schedule: linear warm-up, then cosine decay to zero.
+
+    The rate rises from ``start`` (e.g. the single-device rate) to ``peak`` (the scaled
+    rate) over ``warmup_steps`` optimizer steps, then follows a cosine down to 0 at
+    ``total_steps``. Pass it as ``keras.optimizers.Adam(learning_rate=...)``.
+    Raises ``ValueError`` unless ``0 <= warmup_steps < total_steps`` and both rates are
+    positive.
+    """
+    import keras
+
+    if not (start > 0 and peak > 0):
+        raise ValueError(f"start and peak must be positive, got {start!r} and {peak!r}")
+    if not 0 <= warmup_steps < total_steps:
+        raise ValueError(
+            f"need 0 <= warmup_steps < total_steps, got {warmup_steps} and {total_steps}"
+        )
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=start,
+        decay_steps=total_steps - warmup_steps,
+        warmup_target=peak,
+        warmup_steps=warmup_steps,
+    )
+
+
+# ---------------------------------------------------------------- mixed precision
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
+    """Return the CPU feature flags listed in ``cpuinfo`` (Linux); an empty set elsewhere."""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in {"flags", "Features"}:
+            return set(value.split())
+    return set()
+
+
+def precision_policy(has_gpu: bool, flags: set[str] | frozenset[str]) -> str:
+    """Return the Keras dtype policy worth using on this hardware.
+
+    ``"mixed_float16"`` with a GPU (Tensor Cores compute float16 several times faster);
+    ``"mixed_bfloat16"`` on a CPU whose ``flags`` include ``avx512_bf16`` or ``amx_bf16``;
+    otherwise ``"float32"``: without hardware support, 16-bit maths is emulated and slower.
+    """
+    if has_gpu:
+        return "mixed_float16"
+    if BF16_CPU_FLAGS & set(flags):
+        return "mixed_bfloat16"
+    return "float32"
+
+
+def seconds_per_step(
+    policy: str, images: np.ndarray, labels: np.ndarray, batch_size: int = BASE_BATCH_SIZE
+) -> float:
+    """Return the median time of a training step of the article CNN under dtype ``policy``.
+
+    Trains a fresh model on ``images`` (float32, (n, 28, 28, 1)) and ``labels`` one batch at
+    a time (the first batch, which builds the graph, is not timed) and restores the previous
+    global policy afterwards. Raises ``ValueError`` for an unknown policy or if there are
+    fewer than two batches of data.
+    """
+    import keras
+
+    from helpers import models
+
+    steps = len(images) // batch_size
+    if steps < 2:
+        raise ValueError(f"need at least {2 * batch_size} images to time steps, got {len(images)}")
+    previous = keras.config.dtype_policy()
+    try:
+        keras.config.set_dtype_policy(policy)
+        model = models.build_article_cnn()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        times = []
+        for step in range(steps):
+            batch = slice(step * batch_size, (step + 1) * batch_size)
+            start = time.perf_counter()
+            model.train_on_batch(images[batch], labels[batch])
+            times.append(time.perf_counter() - start)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    return float(np.median(times[1:]))
+
+
+# ---------------------------------------------------------------- cluster set-up
+
+
+def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
+    """Return ``n`` different TCP ports that are free on ``host`` right now.
+
+    The operating system picks them (bind to port 0); they are released before returning,
+    so another program could take one in between: rare, and ``run_local_cluster`` then
+    fails with a clear error. Raises ``ValueError`` if ``n`` < 1.
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    with contextlib.ExitStack() as stack:
+        sockets = []
+        for _ in range(n):  # keep all open until the end so the ports differ
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind((host, 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+def tf_config(workers: Sequence[int | str], index: int, task_type: str = "worker") -> dict:
+    """Return the ``TF_CONFIG`` dict for task ``index`` of a cluster of ``workers``.
+
+    ``workers`` lists every worker's address, the same list and order on every machine:
+    ``"host:port"`` strings, or port numbers meaning ``localhost:port``. Put
+    ``json.dumps(...)`` of the result in the ``TF_CONFIG`` environment variable of that
+    worker's process before it creates the strategy. Worker 0 is the chief.
+    Raises ``ValueError`` for an empty or duplicated list or an index out of range.
+    """
+    addresses = [f"localhost:{w}" if isinstance(w, int) else str(w) for w in workers]
+    if not addresses:
+        raise ValueError("workers is empty: list one address per worker")
+    if len(set(addresses)) != len(addresses):
+        raise ValueError(f"workers has duplicate addresses: {addresses}")
+    bad = [a for a in addresses if not a.rpartition(":")[2].isdigit()]
+    if bad:
+        raise ValueError(f"worker addresses must look like host:port, got {bad}")
+    if not 0 <= index < len(addresses):
+        raise ValueError(f"index must be between 0 and {len(addresses) - 1}, got {index}")
+    return {"cluster": {task_type: addresses}, "task": {"type": task_type, "index": index}}
+
+
+# ----------------------------------------------------------------------- the worker
+
+
+def _weights_sha256(model: Any) -> str:
+    """Return the SHA-256 of all the model's weights: equal on workers that are in sync."""
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
+    return digest.hexdigest()
+
+
+def _test_accuracy(model: Any, x_test: np.ndarray, y_test: np.ndarray) -> float:
+    """Return the accuracy of this worker's copy of the model, computed locally."""
+    predictions = [
+        np.asarray(model(x_test[start : start + 1000], training=False)).argmax(axis=1)
+        for start in range(0, len(x_test), 1000)
+    ]
+    return float(np.mean(np.concatenate(predictions) == y_test))
+
+
+def _train_with_loop(
+    strategy: Any,
+    model: Any,
+    optimizer: Any,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    global_batch: int,
+    epochs: int,
+    seed: int,
+    log: Callable[[str], None],
+) -> tuple[dict[str, list[float]], int]:
+    """Train with ``strategy.run``; return the per-epoch history and the steps per epoch.
+
+    Each worker reads its own shard of the data; the optimizer all-reduces the gradients.
+    """
+    import keras
+    import tensorflow as tf
+
+    replicas = strategy.num_replicas_in_sync
+    steps = len(x_train) // global_batch
+
+    def dataset_fn(context: tf.distribute.InputContext) -> tf.data.Dataset:
+        dataset = tf.data.Dataset.from_tensor_slices((x_train, y_train))
+        dataset = dataset.shard(context.num_input_pipelines, context.input_pipeline_id)
+        dataset = dataset.shuffle(len(x_train), seed=seed).repeat()
+        return dataset.batch(context.get_per_replica_batch_size(global_batch), drop_remainder=True)
+
+    with strategy.scope():
+        loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction=None)
+
+    @tf.function
+    def train_step(iterator):
+        def replica_step(images, labels):
+            with tf.GradientTape() as tape:
+                probs = model(images, training=True)
+                # Divide by the *global* batch: the all-reduce then sums to the batch mean.
+                loss = tf.nn.compute_average_loss(
+                    loss_fn(labels, probs), global_batch_size=global_batch
+                )
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+            hits = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(probs, axis=1), labels), tf.float32))
+            return loss, hits
+
+        loss, hits = strategy.run(replica_step, args=next(iterator))
+        return strategy.reduce("SUM", loss, axis=None), strategy.reduce("SUM", hits, axis=None)
+
+    iterator = iter(strategy.distribute_datasets_from_function(dataset_fn))
+    history: dict[str, list[float]] = {"loss": [], "accuracy": []}
+    for epoch in range(epochs):
+        total_loss = total_hits = 0.0
+        for _ in range(steps):
+            loss, hits = train_step(iterator)
+            total_loss += float(loss)
+            total_hits += float(hits)
+        history["loss"].append(total_loss / steps)
+        history["accuracy"].append(total_hits / (steps * global_batch))
+        log(
+            f"epoch {epoch + 1}/{epochs}: {steps} steps of {global_batch} images "
+            f"({global_batch // replicas} per replica), loss {history['loss'][-1]:.4f}, "
+            f"accuracy {history['accuracy'][-1]:.4f}"
+        )
+    return history, steps
+
+
+def _train_with_fit(
+    model: Any,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    global_batch: int,
+    epochs: int,
+    seed: int,
+    log: Callable[[str], None],
+) -> tuple[dict[str, list[float]], int]:
+    """Train with ``model.fit``; return the history and steps per epoch (fails in Keras 3.15)."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    dataset = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(
+        len(x_train), seed=seed
+    )
+    dataset = dataset.batch(global_batch, drop_remainder=True).with_options(options)
+    steps = len(x_train) // global_batch
+    fitted = model.fit(dataset, epochs=epochs, steps_per_epoch=steps, verbose=2)
+    history = {key: [float(v) for v in fitted.history[key]] for key in ("loss", "accuracy")}
+    log(f"model.fit done: loss {history['loss'][-1]:.4f}, accuracy {history['accuracy'][-1]:.4f}")
+    return history, steps
+
+
+def train_worker(
+    n_train: int = 1024,
+    epochs: int = 1,
+    per_replica_batch: int = 64,
+    base_learning_rate: float = BASE_LEARNING_RATE,
+    save_path: Path | None = None,
+    trainer: str = "loop",
+    seed: int = config.DEFAULT_SEED,
+) -> dict[str, Any]:
+    """Train the article CNN as one worker of the cluster described by ``$TF_CONFIG``.
+
+    Without ``TF_CONFIG`` this process is a cluster of one. The learning rate is
+    ``scaled_learning_rate(base_learning_rate, global batch)``. The chief (worker 0) saves
+    the model to ``save_path`` if given. Returns a dict with the task, replicas, batch
+    sizes, learning rate, per-epoch ``history``, ``test_accuracy`` of this worker's copy,
+    ``weights_sha256`` (equal on all workers when training was synchronous), ``model_path``
+    (None except on the chief) and ``seconds``.
+    Raises ``ValueError`` for an unknown ``trainer`` or too little data for one step.
+    """
+    if trainer not in TRAINERS:
+        raise ValueError(f"trainer must be one of {TRAINERS}, got {trainer!r}")
+    start = time.perf_counter()
+    import keras
+    import tensorflow as tf
+
+    from helpers import data, models
+
+    # The strategy must exist before any other TensorFlow op runs in this process.
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    resolver = strategy.cluster_resolver
+    task_type, task_id = resolver.task_type or "worker", int(resolver.task_id or 0)
+    is_chief = task_type == "chief" or (task_type == "worker" and task_id == 0)
+    name = f"{task_type} {task_id}"
+
+    def log(message: str) -> None:
+        print(f"[{name}] {message}", flush=True)
+
+    config.set_seed(seed)
+    replicas = strategy.num_replicas_in_sync
+    global_batch = global_batch_size(per_replica_batch, replicas)
+    learning_rate = scaled_learning_rate(base_learning_rate, global_batch)
+    log(
+        f"{replicas} replicas in sync; global batch {global_batch}; learning rate {learning_rate:g}"
+    )
+    (x_train, y_train), _, (x_test, y_test) = data.prepare_mnist(n_train=n_train, seed=seed)
+    if len(x_train) < global_batch:
+        raise ValueError(f"n_train={len(x_train)} is less than one global batch ({global_batch})")
+
+    with strategy.scope():  # variables created here are mirrored on every replica
+        model = models.build_article_cnn()
+        optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    if trainer == "loop":
+        history, steps = _train_with_loop(
+            strategy, model, optimizer, x_train, y_train, global_batch, epochs, seed, log
+        )
+    else:
+        with strategy.scope():
+            model.compile(
+                optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+            )
+        history, steps = _train_with_fit(model, x_train, y_train, global_batch, epochs, seed, log)
+
+    test_accuracy = _test_accuracy(model, x_test, y_test)
+    weights = _weights_sha256(model)
+    log(f"test accuracy of this worker's copy {test_accuracy:.4f}; weights sha256 {weights[:16]}")
+    model_path = None
+    if is_chief and save_path is not None:
+        save_path = Path(save_path)
+        save_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = save_path.with_name(f".{save_path.stem}.tmp.keras")
+        model.save(tmp)
+        os.replace(tmp, save_path)
+        model_path = str(save_path)
+        log(f"chief saved the model to {save_path}")
+    return {
+        "task": name,
+        "index": task_id,
+        "is_chief": is_chief,
+        "trainer": trainer,
+        "replicas": replicas,
+        "per_replica_batch": per_replica_batch,
+        "global_batch": global_batch,
+        "learning_rate": learning_rate,
+        "steps_per_epoch": steps,
+        "history": history,
+        "test_accuracy": test_accuracy,
+        "weights_sha256": weights,
+        "model_path": model_path,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def _write_json(record: dict[str, Any], path: Path) -> None:
+    """Write ``record`` to ``path`` as JSON, atomically (temporary file + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
+        json.dump(record, tmp, indent=1)
+    os.replace(tmp.name, path)
+
+
+def _one_line(exc: BaseException) -> str:
+    """Return ``Type: first line ... last line`` of an exception message."""
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()] or [""]
+    text = lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1].strip()}"
+    return f"{type(exc).__name__}: {text[:400]}"
+
+
+# ------------------------------------------------------------------- the launcher
+
+
+def _tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no stderr file)"
+    kept = [line[:300] for line in text.strip().splitlines()[-lines:]]
+    return "\n".join(kept) or "(stderr is empty)"
+
+
+def _stop(processes: Sequence[subprocess.Popen]) -> None:
+    """Terminate, then kill, every process still running."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_local_cluster(
+    n_workers: int = 2,
+    workdir: Path | None = None,
+    n_train: int = 1024,
+    epochs: int = 1,
+    per_replica_batch: int = 64,
+    base_learning_rate: float = BASE_LEARNING_RATE,
+    save_path: Path | None = None,
+    trainer: str = "loop",
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> list[dict[str, Any]]:
+    """Train on a cluster of ``n_workers`` processes on this machine; return their results.
+
+    Picks free loopback ports, then starts ``python -m helpers.distribute worker`` once per
+    worker with ``TF_CONFIG`` set (GPUs hidden, so the workers share the CPU). Each worker's
+    stdout, stderr and result go to ``workdir`` (a new temporary folder if None) as
+    ``worker-<i>.log``, ``worker-<i>.err`` and ``worker-<i>.json``; every result dict (see
+    ``train_worker``) also gets ``log_path`` and ``log``. The chief saves the model to
+    ``save_path`` (default ``workdir/model.keras``). Returns the results in worker order.
+
+    Raises ``WorkerError`` as soon as a worker fails (the others are stopped), naming it,
+    its exit code, its error and the end of its stderr; ``ClusterTimeoutError`` if they
+    have not all finished after ``timeout_s`` seconds; ``ValueError`` for bad arguments.
+    """
+    if n_workers < 1:
+        raise ValueError(f"n_workers must be at least 1, got {n_workers}")
+    if trainer not in TRAINERS:
+        raise ValueError(f"trainer must be one of {TRAINERS}, got {trainer!r}")
+    workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="cluster-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    save_path = Path(save_path) if save_path is not None else workdir / "model.keras"
+    ports = free_ports(n_workers)
+    paths = [
+        {kind: workdir / f"worker-{i}.{kind}" for kind in ("log", "err", "json")}
+        for i in range(n_workers)
+    ]
+    processes: list[subprocess.Popen] = []
+    try:
+        for index, files in enumerate(paths):
+            files["json"].unlink(missing_ok=True)
+            env = dict(os.environ)
+            env.update(
+                TF_CONFIG=json.dumps(tf_config(ports, index)),
+                TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+                CUDA_VISIBLE_DEVICES="-1",
+                PYTHONUNBUFFERED="1",
+            )
+            command = [
+                sys.executable, "-m", "helpers.distribute", "worker",
+                "--result", str(files["json"]), "--n-train", str(n_train),
+                "--epochs", str(epochs), "--per-replica-batch", str(per_replica_batch),
+                "--base-learning-rate", repr(base_learning_rate),
+                "--save", str(save_path), "--trainer", trainer,
+            ]  # fmt: skip
+            with open(files["log"], "w") as out, open(files["err"], "w") as err:
+                processes.append(
+                    subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=config.REPO_ROOT)
+                )
+        deadline = time.monotonic() + timeout_s
+        while None in (codes := [process.poll() for process in processes]):
+            for index, code in enumerate(codes):
+                if code not in (None, 0):
+                    raise _worker_failed(index, code, paths[index], ports)
+            if time.monotonic() > deadline:
+                running = [i for i, p in enumerate(processes) if p.poll() is None]
+                tails = "\n".join(
+                    f"--- end of {paths[i]['err']} ---\n{_tail(paths[i]['err'])}" for i in running
+                )
+                raise ClusterTimeoutError(
+                    f"workers {running} of {n_workers} still running after {timeout_s:g} s "
+                    f"(ports {ports}); a worker waits for every peer, so one that never "
+                    f"started or cannot connect blocks them all. Raise timeout_s, or check "
+                    f"that nothing blocks connections to localhost.\n{tails}"
+                )
+            time.sleep(0.2)
+        for index, process in enumerate(processes):
+            if process.returncode != 0:
+                raise _worker_failed(index, process.returncode, paths[index], ports)
+    finally:
+        _stop(processes)
+    results = []
+    for index, files in enumerate(paths):
+        try:
+            result = json.loads(files["json"].read_text())
+        except (OSError, ValueError) as exc:
+            raise WorkerError(
+                f"worker {index} exited cleanly but wrote no readable result to "
+                f"{files['json']} ({exc})"
+            ) from exc
+        result["log_path"] = str(files["log"])
+        result["log"] = files["log"].read_text(errors="replace")
+        results.append(result)
+    return results
+
+
+def _worker_failed(
+    index: int, returncode: int, files: dict[str, Path], ports: list[int]
+) -> WorkerError:
+    stderr = files["err"].read_text(errors="replace") if files["err"].exists() else ""
+    summary = next(
+        (line for line in reversed(stderr.splitlines()) if line.startswith("worker failed: ")),
+        f"exit code {returncode}",
+    )
+    hint = ""
+    if "address already in use" in stderr.lower():
+        hint = f" Port {ports} was taken between choosing it and starting the worker: run again."
+    return WorkerError(
+        f"worker {index} failed ({summary.removeprefix('worker failed: ')}).{hint}\n"
+        f"--- end of {files['err']} ---\n{_tail(files['err'])}"
+    )
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.distribute worker --result PATH [...]``: train as one worker."""
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.distribute", description=__doc__.splitlines()[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    worker = commands.add_parser("worker", help="train as the worker that $TF_CONFIG names")
+    worker.add_argument("--result", type=Path, required=True, help="where to write the JSON result")
+    worker.add_argument("--n-train", type=int, default=1024)
+    worker.add_argument("--epochs", type=int, default=1)
+    worker.add_argument("--per-replica-batch", type=int, default=64)
+    worker.add_argument("--base-learning-rate", type=float, default=BASE_LEARNING_RATE)
+    worker.add_argument("--save", type=Path, default=None, help="where the chief saves the model")
+    worker.add_argument("--trainer", choices=TRAINERS, default="loop")
+    args = parser.parse_args(argv)
+    try:
+        result = train_worker(
+            n_train=args.n_train,
+            epochs=args.epochs,
+            per_replica_batch=args.per_replica_batch,
+            base_learning_rate=args.base_learning_rate,
+            save_path=args.save,
+            trainer=args.trainer,
+        )
+    except Exception as exc:  # report it in one line at the very end of stderr
+        traceback.print_exc()
+        print(f"worker failed: {_one_line(exc)}", file=sys.stderr, flush=True)
+        return 1
+    _write_json(result, args.result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
