@@ -1,0 +1,460 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 11 · Export the model
+#
+# Save the trained CNN in the forms it is shipped in (a `.keras` file, a TensorFlow
+# SavedModel, and TFLite files in float32, float16 and int8) and measure what each form
+# costs in file size, accuracy and speed.
+#
+# [Previous: 10 · Speed run](10_speed_run.ipynb) · [Next: 12 · Read your own digit](12_your_own_digit.ipynb)
+
+# %% [markdown]
+# ## What you will learn
+#
+# - how to save a model as a `.keras` file and load it back safely (`safe_mode=True`), and
+#   how to check that the reloaded model predicts exactly the same;
+# - how `model.export` writes a SavedModel for TensorFlow Serving, and how to call its
+#   serving signature;
+# - how to convert to TFLite for phones and small boards, and what float16 and full-integer
+#   int8 quantisation do to size, accuracy and speed;
+# - how to run an int8 model with the LiteRT interpreter, feeding it int8 pixels.
+#
+# ## Before you start
+#
+# This notebook needs a trained model. It uses the best one saved so far:
+# `best_model.keras` from notebook 09 if it exists, else `article_cnn.keras` from notebook
+# 04. If neither has been run it trains the article's CNN for a short while itself and says
+# so. Everything it writes goes to `models/export/` (`models/fast/export/` in fast mode):
+# `digits.keras`, the `saved_model/` folder and three `.tflite` files. In full mode it takes
+# about 2 minutes on a laptop CPU (plus 3 epochs of training if no saved model is found).
+
+# %% [markdown]
+# ## Setup
+#
+# Besides TensorFlow, the TFLite models run in LiteRT (`ai_edge_litert`), the new home of
+# the TFLite interpreter; the setup cell prints which one `helpers.export` found.
+
+# %%
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up log
+
+import json
+import shutil
+import time
+import zipfile
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from helpers import config, data, export, models, plots, predict, saving
+
+tf.get_logger().setLevel("WARNING")  # in Jupyter, TensorFlow also prints its INFO lines
+config.set_seed()
+FAST = config.fast_mode()
+print(config.describe_mode())
+print("TensorFlow", tf.__version__, "| Keras", keras.__version__)
+print("TFLite runtime:", export.interpreter_backend())
+
+# %% [markdown]
+# ## Load the data
+#
+# Every form of the model is measured on all 10,000 test images. The training images serve
+# twice: to calibrate the int8 model, and to train a short model if no saved one exists
+# (fast mode keeps 6,000 of them).
+
+# %%
+n_train = 6_000 if FAST else None
+(x_train, y_train), (x_val, y_val), (x_test, y_test) = data.prepare_mnist(n_train=n_train)
+print(f"training images: {x_train.shape}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("test:", x_test.shape, x_test.dtype, "| labels", y_test.shape, y_test.dtype)
+
+# %% [markdown]
+# ## Find the trained model
+#
+# `saving.find_course_model()` looks in the models folder for the best model the course has
+# saved so far, best first (read it in `helpers/saving.py`).
+
+# %%
+found = saving.find_course_model()
+if found is not None:
+    model_path, model_description = found
+    model = saving.load_keras_model(model_path)
+    print(f"using {model_description}: {model_path.name}")
+else:
+    model = None
+    print("no saved model: run notebook 04 (or 09) first, or let the next cell train one")
+
+# %% [markdown]
+# Without a saved model, train the article's CNN here as notebook 04 does, only shorter:
+# 3 epochs on all training images in full mode, 1 epoch on 6,000 in fast mode. It is less
+# accurate than the real one, but everything below works the same.
+
+# %%
+if model is None:
+    epochs = 1 if FAST else 3
+    batch_size = 128
+    model_description = f"the article's CNN, trained here for {epochs} epoch(s)"
+    print(f"training {model_description} on {len(x_train):,} images")
+    model = models.build_article_cnn()
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(
+        x_train,
+        y_train,
+        batch_size=batch_size,
+        epochs=epochs,
+        validation_data=(x_val, y_val),
+        verbose=2,
+    )
+print(f"model: {model.name}, {model.count_params():,} parameters")
+
+# %% [markdown]
+# The probabilities of the model in memory on the test set are the reference: every
+# exported form should give (almost) the same.
+
+# %%
+keras_probs = model.predict(x_test, batch_size=500, verbose=0)
+keras_accuracy = export.accuracy(keras_probs, y_test)
+print(f"test accuracy of the model in memory: {keras_accuracy:.2%}")
+
+# %% [markdown]
+# ## Save and reload a `.keras` file
+#
+# A `.keras` file is a zip archive holding the model's architecture (JSON), its weights
+# and the optimizer's state. It is the format to keep a model in while you work with Keras.
+# `saving.save_model_atomically` writes it under a temporary name and renames it when
+# complete, so a crash never leaves half a file where a model is expected.
+
+# %%
+export_dir = config.models_dir() / "export"
+keras_path = saving.save_model_atomically(model, export_dir / "digits.keras")
+with zipfile.ZipFile(keras_path) as archive:
+    print(
+        f"{keras_path.name}: {keras_path.stat().st_size / 2**20:.2f} MB, holds", archive.namelist()
+    )
+
+# %% [markdown]
+# Load it back with `safe_mode=True` (the default, written out here so it is visible):
+# Keras rebuilds the layers from the JSON and refuses to run any Python code stored in the
+# file, such as a `Lambda` layer's function, so a model file from someone else cannot
+# execute anything on your machine.
+
+# %%
+reloaded = keras.saving.load_model(keras_path, safe_mode=True)
+reloaded_probs = reloaded.predict(x_test, batch_size=500, verbose=0)
+max_difference = np.abs(reloaded_probs - keras_probs).max()
+print(f"largest difference in any probability: {max_difference:.1e}")
+
+# %% [markdown]
+# Same weights and same operations give the same numbers: `np.testing` stops the notebook
+# if the two differ by more than rounding.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+np.testing.assert_allclose(reloaded_probs, keras_probs, rtol=0, atol=1e-6)
+np.testing.assert_array_equal(reloaded_probs.argmax(axis=1), keras_probs.argmax(axis=1))
+print(f"the reloaded model gives the same probabilities on all {len(x_test):,} test images")
+
+# %% [markdown]
+# > **Note: the article** installs `h5py` "to save the model", the way Keras 2 wrote models:
+# > `model.save("model.h5")`. In Keras 3 an `.h5` file is a legacy format (Keras warns when
+# > you write one), and `safe_mode` does not protect you when loading one. Save with
+# > `model.save("model.keras")` and load with `keras.saving.load_model(path)`, as above.
+# > Never load a model with `pickle`: unpickling runs whatever code the file contains.
+
+# %% [markdown]
+# ## Export a SavedModel
+#
+# TensorFlow Serving, TensorFlow.js and many cloud services take a *SavedModel*: a folder
+# with the computation graph and the weights, which needs TensorFlow but not Keras or your
+# Python code. `model.export` writes one with a serving endpoint that takes a batch of
+# 28x28x1 images and returns 10 probabilities per image.
+
+# %%
+saved_model_dir = export_dir / "saved_model"
+shutil.rmtree(saved_model_dir, ignore_errors=True)  # start from an empty folder
+model.export(saved_model_dir, verbose=False)
+for path in sorted(saved_model_dir.rglob("*")):
+    size = f"{path.stat().st_size:>10,} bytes" if path.is_file() else "    (folder)"
+    print(f"{size}  {path.relative_to(saved_model_dir)}")
+
+# %% [markdown]
+# Load it with plain TensorFlow, as a server would. The serving signature takes keyword
+# arguments named after the model's input; `export.serving_function` looks the name up and
+# wraps the call.
+
+# %%
+loaded = tf.saved_model.load(str(saved_model_dir))
+signature = loaded.signatures["serving_default"]
+print("signatures:", list(loaded.signatures))
+print("input: ", signature.structured_input_signature[1])
+print("output:", signature.structured_outputs)
+
+# %%
+saved_model_probs = export.saved_model_predict(loaded, x_test)
+print(f"largest difference from Keras: {np.abs(saved_model_probs - keras_probs).max():.1e}")
+np.testing.assert_allclose(saved_model_probs, keras_probs, rtol=0, atol=1e-5)
+
+# %% [markdown]
+# ## Convert to TFLite
+#
+# TFLite (now LiteRT) runs models on phones, microcontrollers and in browsers: one small
+# file, a small runtime, no TensorFlow. The converter reads the SavedModel and writes a flat
+# buffer in one of three forms:
+#
+# - **float32**: the weights as they are, 4 bytes each;
+# - **float16**: the weights stored in 2 bytes each (half the file), computed in float32;
+# - **int8** (full-integer quantisation): weights *and* activations as 8-bit integers, so
+#   the file is a quarter of the size and the arithmetic is integer, which small chips do
+#   fast. Each tensor gets a scale and a zero point, `real = (int8 - zero_point) * scale`.
+#   To choose them the converter runs some *representative* inputs through the model and
+#   records each layer's range: we give it 500 training images (never test images).
+#
+# `export.convert_to_tflite` sets the converter's options for each form (read it in
+# `helpers/export.py`).
+
+# %%
+tflite_paths = {}
+for quantization in export.QUANTIZATIONS:
+    content = export.convert_to_tflite(saved_model_dir, quantization, representative_images=x_train)
+    tflite_paths[quantization] = export_dir / f"digits_{quantization}.tflite"
+    tflite_paths[quantization].write_bytes(content)
+    print(f"{tflite_paths[quantization].name}: {len(content) / 2**20:.2f} MB")
+
+# %% [markdown]
+# > **Note: TFLite is now LiteRT.** Older tutorials run `.tflite` files with
+# > `tf.lite.Interpreter`. In TensorFlow 2.21 it still works, but creating one prints a
+# > warning that it is deprecated and scheduled for deletion: the interpreter has moved to
+# > the `ai-edge-litert` package, with the same API:
+# > `from ai_edge_litert.interpreter import Interpreter`. This course installs it, and
+# > `export.load_interpreter` uses it (it falls back to `tf.lite.Interpreter`, with that
+# > warning caught, only where LiteRT is missing). The converter, `tf.lite.TFLiteConverter`,
+# > is still part of TensorFlow 2.21 and shows no warning; the `.tflite` files it writes
+# > are exactly what LiteRT reads.
+
+# %% [markdown]
+# ## Look at the int8 model's input and output
+#
+# The int8 model takes int8 pixels and returns int8 scores; the scales stored in the model
+# say how to convert. For the input, calibration found pixels from 0 to 1, so the scale is
+# 1/255 and the zero point -128: a pixel of value *p*/255 is fed as the integer *p* - 128.
+
+# %%
+int8_interpreter = export.load_interpreter(tflite_paths["int8"])
+int8_input = int8_interpreter.get_input_details()[0]
+int8_output = int8_interpreter.get_output_details()[0]
+
+# %%
+# NBVAL_CHECK_OUTPUT
+input_scale, input_zero_point = int8_input["quantization"]
+print("input: ", int8_input["dtype"].__name__, int8_input["shape"].tolist())
+print(f"        scale 1/{1 / input_scale:.0f}, zero point {input_zero_point}")
+print("output:", int8_output["dtype"].__name__, int8_output["shape"].tolist())
+
+# %% [markdown]
+# ## Compare the forms
+#
+# For each form: the file size on disk, the accuracy on all 10,000 test images, and the
+# latency: the median time to classify *one* image, as an app does, on this CPU. The TFLite
+# models run in batches for the accuracy (`export.tflite_predict` quantises the inputs and
+# dequantises the outputs for int8) and one image at a time for the latency.
+
+# %%
+repeats = 50 if FAST else 200
+one_image = x_test[:1]
+forms = {
+    "Keras (.keras)": (keras_path, keras_probs, model.predict_on_batch),
+    "SavedModel": (saved_model_dir, saved_model_probs, export.serving_function(loaded)),
+}
+for quantization, path in tflite_paths.items():
+    interpreter = export.load_interpreter(path)
+    probs = export.tflite_predict(interpreter, x_test)
+    forms[f"TFLite {quantization}"] = (path, probs, export.tflite_predict_one(interpreter))
+
+rows = []
+for form, (path, probs, predict_one) in forms.items():
+    rows.append(
+        {
+            "form": form,
+            "file": path.name,
+            "size (MB)": export.path_size(path) / 2**20,
+            "test accuracy (%)": 100 * export.accuracy(probs, y_test),
+            "agrees with Keras (%)": 100 * np.mean(probs.argmax(1) == keras_probs.argmax(1)),
+            "latency (ms)": 1000 * export.median_latency(predict_one, one_image, repeats),
+        }
+    )
+comparison = pd.DataFrame(rows).set_index("form")
+comparison.round(3)
+
+# %% [markdown]
+# The same numbers as bars. Latencies depend on this machine and on what else it is doing,
+# so expect other values on yours; the sizes and accuracies do not change.
+
+# %%
+export.comparison_figure(
+    list(comparison.index),
+    comparison["size (MB)"],
+    comparison["test accuracy (%)"],
+    comparison["latency (ms)"],
+)
+
+# %% [markdown]
+# The `.keras` file is larger than the float32 TFLite file because it also holds the
+# optimizer's state (Adam keeps two numbers per weight); the SavedModel folder holds the
+# graph as well. Float16 halves the TFLite file at no cost in accuracy. Int8 quarters it,
+# usually loses a few hundredths of a point of accuracy, and runs fastest.
+
+# %% [markdown]
+# ## Check the int8 model
+#
+# A quantised model is worth shipping if it is much smaller and barely less accurate. Our
+# targets: at most a third of the float32 file, and at most 0.2 percentage points less test
+# accuracy. In fast mode the model is trained for a moment only, so the checks are printed
+# but not enforced.
+
+# %%
+size_ratio = (
+    comparison.loc["TFLite int8", "size (MB)"] / comparison.loc["TFLite float32", "size (MB)"]
+)
+accuracy_drop = (
+    comparison.loc["TFLite float32", "test accuracy (%)"]
+    - comparison.loc["TFLite int8", "test accuracy (%)"]
+)
+size_ok, accuracy_ok = size_ratio <= 1 / 3, accuracy_drop <= 0.2
+print(
+    f"int8 size / float32 size: {size_ratio:.3f} (target at most 0.333): {'ok' if size_ok else 'MISSED'}"
+)
+print(
+    f"accuracy lost by int8: {accuracy_drop:+.2f} points (target at most 0.20): {'ok' if accuracy_ok else 'MISSED'}"
+)
+if not FAST:
+    assert size_ok and accuracy_ok, "the int8 model misses a target: see the two lines above"
+
+# %% [markdown]
+# ## Run the int8 model on a few digits
+#
+# This is what an app does with the `.tflite` file, step by step: convert the pixels to
+# int8 with the input's scale and zero point, copy them into the input tensor, run, read the
+# int8 output and convert it back to probabilities.
+
+# %%
+digits_to_show = x_test[:12]
+int8_interpreter.resize_tensor_input(int8_input["index"], list(digits_to_show.shape))
+int8_interpreter.allocate_tensors()
+int8_input = int8_interpreter.get_input_details()[0]
+int8_output = int8_interpreter.get_output_details()[0]
+
+pixels_int8 = np.round(digits_to_show / input_scale + input_zero_point).astype(np.int8)
+int8_interpreter.set_tensor(int8_input["index"], pixels_int8)
+int8_interpreter.invoke()
+scores_int8 = int8_interpreter.get_tensor(int8_output["index"])
+output_scale, output_zero_point = int8_output["quantization"]
+int8_probs = (scores_int8.astype(np.float32) - output_zero_point) * output_scale
+
+print("first image, raw int8 output:", scores_int8[0].tolist())
+print("as probabilities:            ", np.round(int8_probs[0], 3).tolist())
+
+# %% [markdown]
+# The twelve digits with the int8 model's answer and its probability, and the true label:
+
+# %%
+predicted = int8_probs.argmax(axis=1)
+titles = [
+    f"{p} ({int8_probs[i, p]:.0%})" + ("" if p == y else f"\ntrue {y}")
+    for i, (p, y) in enumerate(zip(predicted, y_test[:12], strict=True))
+]
+plots.image_grid(digits_to_show, titles=titles, ncols=6, title="int8 TFLite predictions")
+
+# %% [markdown]
+# ## Summary
+#
+# - Keep models as `.keras` files; load them with `keras.saving.load_model(path,
+#   safe_mode=True)` and check the reloaded model predicts the same (`np.testing`).
+# - `model.export(path)` writes a SavedModel for TensorFlow Serving; `tf.saved_model.load`
+#   and its `serving_default` signature run it without Keras.
+# - `tf.lite.TFLiteConverter.from_saved_model` makes TFLite files: float16 halves the size
+#   for free; full-integer int8 (calibrated on training images) quarters it for a tiny loss
+#   of accuracy, with int8 inputs and outputs that need the stored scale and zero point.
+# - Run `.tflite` files with LiteRT's `Interpreter` (`ai_edge_litert`), not the deprecated
+#   `tf.lite.Interpreter`.
+#
+# Next, notebook 12 feeds the model photos of handwritten digits, and digits you draw.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. *Dynamic-range* quantisation stores the weights as int8 but keeps float inputs,
+#    outputs and activations, and needs no representative data: set only
+#    `converter.optimizations = [tf.lite.Optimize.DEFAULT]`. Convert the SavedModel that
+#    way and compare its size and test accuracy with the float32 and int8 files.
+# 2. Latency per image is not throughput. Time the float32 and int8 TFLite models on the
+#    whole test set in batches of 1, 32 and 500 images and compute the time per image. Why
+#    is it so much lower in large batches?
+# 3. Open `digits.keras` with `zipfile` and read its `config.json`: list the class name and
+#    the name of each layer, and find the file that holds the weights.
+
+# %% [markdown]
+# **Solution to exercise 1**
+
+# %% jupyter={"source_hidden": true}
+converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
+converter.optimizations = [tf.lite.Optimize.DEFAULT]  # no representative data: weights only
+with predict.native_stderr_silenced():  # hide the converter's native log lines
+    dynamic_content = converter.convert()
+dynamic_interpreter = export.load_interpreter(dynamic_content)
+dynamic_accuracy = 100 * export.accuracy(export.tflite_predict(dynamic_interpreter, x_test), y_test)
+print("input type:", dynamic_interpreter.get_input_details()[0]["dtype"].__name__)
+print(
+    f"dynamic range: {len(dynamic_content) / 2**20:.2f} MB, test accuracy {dynamic_accuracy:.2f}%"
+)
+print(
+    comparison.loc[["TFLite float32", "TFLite int8"], ["size (MB)", "test accuracy (%)"]].round(2)
+)
+# About as small as int8 and about as accurate as float32, but the activations stay float:
+# no help on chips that only do integer arithmetic.
+
+# %% [markdown]
+# **Solution to exercise 2**
+
+# %% jupyter={"source_hidden": true}
+for quantization in ["float32", "int8"]:
+    interpreter = export.load_interpreter(tflite_paths[quantization])
+    for batch in [1, 32, 500]:
+        images = x_test[:2_000] if batch == 1 else x_test
+        start = time.perf_counter()
+        export.tflite_predict(interpreter, images, batch_size=batch)
+        per_image = (time.perf_counter() - start) / len(images)
+        print(f"{quantization:>7}, batches of {batch:>3}: {1e6 * per_image:7.1f} µs per image")
+# Each call has a fixed cost (Python, copying in, starting the kernels): a batch shares
+# it among many images. Very large batches may gain little more, or even lose a bit, once
+# the activations no longer fit in the CPU's cache.
+
+# %% [markdown]
+# **Solution to exercise 3**
+
+# %% jupyter={"source_hidden": true}
+with zipfile.ZipFile(keras_path) as archive:
+    keras_config = json.loads(archive.read("config.json"))
+    print("files:", {info.filename: info.file_size for info in archive.infolist()})
+print("class:", keras_config["class_name"])
+for layer in keras_config["config"]["layers"]:
+    print(f"  {layer['class_name']:<20} {layer['config']['name']}")
+# The weights are in model.weights.h5: an HDF5 file inside the zip, holding numbers only.
