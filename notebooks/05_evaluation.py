@@ -92,14 +92,8 @@ print("found the model from notebook 04" if model is not None else f"no model at
 # %%
 if model is None:
     print("Training a short model here instead: 2 epochs on 6,000 images.")
-    model = models.build_article_cnn()
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    model.fit(
-        x_train, y_train, batch_size=batch_size, epochs=2, validation_data=(x_val, y_val), verbose=2
+    model, _ = models.train_article_cnn(
+        x_train, y_train, validation_data=(x_val, y_val), epochs=2, batch_size=batch_size
     )
     model_source = "short model trained here"
 else:

@@ -45,7 +45,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from helpers import config, data, models, plots, training
+from helpers import config, data, models, plots, saving, training
 
 config.set_seed()
 FAST = config.fast_mode()
@@ -76,24 +76,13 @@ model_path = config.models_dir() / "article_cnn.keras"
 
 if history_path.exists() and model_path.exists():
     history = training.load_history(history_path)
-    model = keras.saving.load_model(model_path)
+    model = saving.load_keras_model(model_path)
     print(f"Loaded the model and history of notebook 04 from {config.models_dir()}")
 else:
     print(f"No trained model in {config.models_dir()}: run notebook 04 to make one.")
     print("Training a short stand-in here instead (2 epochs on 6,000 images, not saved).")
-    model = models.build_article_cnn()
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    fit = model.fit(
-        x_train[:6_000],
-        y_train[:6_000],
-        batch_size=128,
-        epochs=2,
-        validation_data=(x_val, y_val),
-        verbose=2,
+    model, fit = models.train_article_cnn(
+        x_train[:6_000], y_train[:6_000], validation_data=(x_val, y_val), epochs=2
     )
     history = fit.history
 

@@ -110,19 +110,8 @@ if model is None:
     batch_size = 128
     model_description = f"the article's CNN, trained here for {epochs} epoch(s)"
     print(f"training {model_description} on {len(x_train):,} images")
-    model = models.build_article_cnn()
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    model.fit(
-        x_train,
-        y_train,
-        batch_size=batch_size,
-        epochs=epochs,
-        validation_data=(x_val, y_val),
-        verbose=2,
+    model, _ = models.train_article_cnn(
+        x_train, y_train, validation_data=(x_val, y_val), epochs=epochs, batch_size=batch_size
     )
 print(f"model: {model.name}, {model.count_params():,} parameters")
 
