@@ -135,10 +135,17 @@ def idx_sha256(array: np.ndarray) -> str:
     return hashlib.sha256(idx_bytes(array)).hexdigest()
 
 
-def verify_arrays(arrays: Arrays) -> dict[str, str]:
-    """Check the four arrays are the official MNIST; return their SHA-256 by name.
+def verify_arrays(
+    arrays: Arrays,
+    expected: dict[str, str] = OFFICIAL_SHA256,
+    dataset: str = "MNIST",
+    error: type[MnistError] = MnistVerificationError,
+) -> dict[str, str]:
+    """Check the four arrays are the official ``dataset``; return their SHA-256 by name.
 
-    Raises ``MnistVerificationError`` naming every array that is missing or differs.
+    ``expected`` holds the SHA-256 of each official IDX file (MNIST's by default; the
+    Fashion-MNIST loader passes its own). Raises ``error`` (``MnistVerificationError`` by
+    default) naming every array that is missing or differs.
     """
     problems = []
     hashes = {}
@@ -154,15 +161,15 @@ def verify_arrays(arrays: Arrays) -> dict[str, str]:
             problems.append(f"{name}: shape {array.shape}, expected {EXPECTED_SHAPES[name]}")
             continue
         digest = idx_sha256(array)
-        if digest != OFFICIAL_SHA256[name]:
+        if digest != expected[name]:
             problems.append(
                 f"{name}: SHA-256 {digest[:12]}... differs from the official "
-                f"{OFFICIAL_FILE_NAMES[name]} ({OFFICIAL_SHA256[name][:12]}...)"
+                f"{OFFICIAL_FILE_NAMES[name]} ({expected[name][:12]}...)"
             )
             continue
         hashes[name] = digest
     if problems:
-        raise MnistVerificationError("not the official MNIST: " + "; ".join(problems))
+        raise error(f"not the official {dataset}: " + "; ".join(problems))
     return hashes
 
 
@@ -179,33 +186,48 @@ def cache_path() -> Path:
     return config.data_dir() / CACHE_NAME
 
 
-def read_cache(path: Path) -> Arrays:
-    """Read and verify the cache at ``path``; return the four arrays.
+def read_cache(
+    path: Path,
+    verify: Callable[[Arrays], dict[str, str]] = verify_arrays,
+    dataset: str = "MNIST",
+    error: type[MnistError] = CorruptCacheError,
+) -> Arrays:
+    """Read the cache at ``path`` with ``allow_pickle=False``, check it with ``verify``.
 
-    Raises ``FileNotFoundError`` if it does not exist, and ``CorruptCacheError`` (naming
-    the path) if it cannot be read or is not the official MNIST.
+    Returns the four arrays. Raises ``FileNotFoundError`` if it does not exist, and
+    ``error`` (``CorruptCacheError`` by default, naming the path) if it cannot be read or
+    is not the official ``dataset``.
     """
+    path = Path(path)
     if not path.exists():
         raise FileNotFoundError(path)
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in ARRAY_NAMES}
     except Exception as exc:  # a truncated zip, a missing key, pickled objects, ...
-        raise CorruptCacheError(f"{path} is not a readable MNIST cache ({exc})") from exc
+        raise error(f"{path} is not a readable {dataset} cache ({exc})") from exc
     try:
-        verify_arrays(arrays)
-    except MnistVerificationError as exc:
-        raise CorruptCacheError(f"{path} does not hold the official MNIST ({exc})") from exc
+        verify(arrays)
+    except MnistError as exc:
+        raise error(f"{path} does not hold the official {dataset} ({exc})") from exc
     return arrays
 
 
-def write_cache(arrays: Arrays, path: Path) -> None:
-    """Verify ``arrays`` and write them to ``path`` atomically (temporary file + rename).
+def write_cache(
+    arrays: Arrays,
+    path: Path,
+    verify: Callable[[Arrays], dict[str, str]] = verify_arrays,
+    dataset: str = "MNIST",
+) -> None:
+    """Check ``arrays`` with ``verify``, then write them to ``path`` atomically.
 
-    Raises ``MnistVerificationError`` if the arrays are not the official MNIST (nothing is
-    written) and ``DataDirError`` if the folder cannot be created or written.
+    A temporary file in the same folder is renamed into place, so two processes writing
+    at once each write a complete file and the last rename wins. Raises what ``verify``
+    raises if the arrays are not the official data (nothing is written) and
+    ``DataDirError`` if the folder cannot be created or written.
     """
-    verify_arrays(arrays)
+    verify(arrays)
+    path = Path(path)
     folder = path.parent
     tmp_name = None
     try:
@@ -221,7 +243,7 @@ def write_cache(arrays: Arrays, path: Path) -> None:
         tmp_name = None
     except OSError as exc:
         raise DataDirError(
-            f"cannot write the MNIST cache in {folder} ({exc.strerror or exc}). "
+            f"cannot write the {dataset} cache in {folder} ({exc.strerror or exc}). "
             f"Make the folder writable and free some space, or point "
             f"{config.DATA_DIR_ENV} at another folder, e.g. "
             f"`export {config.DATA_DIR_ENV}=$HOME/mnist-data`."

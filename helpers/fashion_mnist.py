@@ -23,7 +23,6 @@ Run ``python -m helpers.fashion_mnist`` to fetch the data and print the source a
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import os
 import sys
@@ -200,31 +199,12 @@ def arrays_from_idx_folder(folder: Path) -> Arrays:
 def verify_arrays(arrays: Arrays) -> dict[str, str]:
     """Check the four arrays are the official Fashion-MNIST; return their SHA-256 by name.
 
-    Each array is hashed as the IDX file it came from (``helpers.data.idx_sha256``).
+    Each array is hashed as the IDX file it came from (``helpers.data.verify_arrays``).
     Raises ``FashionMnistVerificationError`` naming every array that is missing or differs.
     """
-    problems = []
-    hashes = {}
-    for name in ARRAY_NAMES:
-        array = arrays.get(name)
-        if array is None:
-            problems.append(f"{name}: missing")
-        elif array.dtype != np.uint8:
-            problems.append(f"{name}: dtype {array.dtype}, expected uint8")
-        elif array.shape != EXPECTED_SHAPES[name]:
-            problems.append(f"{name}: shape {array.shape}, expected {EXPECTED_SHAPES[name]}")
-        elif (digest := data.idx_sha256(array)) != OFFICIAL_SHA256[name]:
-            problems.append(
-                f"{name}: SHA-256 {digest[:12]}... differs from the official "
-                f"{FILE_NAMES[name]} ({OFFICIAL_SHA256[name][:12]}...)"
-            )
-        else:
-            hashes[name] = digest
-    if problems:
-        raise FashionMnistVerificationError(
-            "not the official Fashion-MNIST: " + "; ".join(problems)
-        )
-    return hashes
+    return data.verify_arrays(
+        arrays, OFFICIAL_SHA256, "Fashion-MNIST", FashionMnistVerificationError
+    )
 
 
 # ----------------------------------------------------------------------------- cache
@@ -241,51 +221,16 @@ def read_cache(path: Path) -> Arrays:
     Raises ``FileNotFoundError`` if it does not exist, and ``CorruptCacheError`` (naming
     the path) if it cannot be read or is not the official Fashion-MNIST.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(path)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in ARRAY_NAMES}
-    except Exception as exc:  # a truncated zip, a missing key, pickled objects, ...
-        raise CorruptCacheError(f"{path} is not a readable Fashion-MNIST cache ({exc})") from exc
-    try:
-        verify_arrays(arrays)
-    except FashionMnistVerificationError as exc:
-        raise CorruptCacheError(f"{path} does not hold the official Fashion-MNIST ({exc})") from exc
-    return arrays
+    return data.read_cache(path, verify_arrays, "Fashion-MNIST", CorruptCacheError)
 
 
 def write_cache(arrays: Arrays, path: Path) -> None:
     """Verify ``arrays`` and write them to ``path`` atomically (temporary file + rename).
 
-    Two processes writing at once each write a complete file and the last rename wins.
     Raises ``FashionMnistVerificationError`` if the arrays are not the official data
     (nothing is written) and ``helpers.data.DataDirError`` if the folder is not writable.
     """
-    verify_arrays(arrays)
-    path = Path(path)
-    tmp_name = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            dir=path.parent, prefix=".fashion-mnist-", suffix=".npz.tmp", delete=False
-        ) as tmp:
-            tmp_name = tmp.name
-            np.savez_compressed(tmp, **{name: arrays[name] for name in ARRAY_NAMES})
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-        tmp_name = None
-    except OSError as exc:
-        raise data.DataDirError(
-            f"cannot write the Fashion-MNIST cache in {path.parent} ({exc.strerror or exc}). "
-            f"Make the folder writable, or point {config.DATA_DIR_ENV} at another folder."
-        ) from exc
-    finally:
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
+    data.write_cache(arrays, path, verify_arrays, "Fashion-MNIST")
 
 
 # --------------------------------------------------------------------------- sources
