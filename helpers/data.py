@@ -140,11 +140,12 @@ def verify_arrays(
     expected: dict[str, str] = OFFICIAL_SHA256,
     dataset: str = "MNIST",
     error: type[MnistError] = MnistVerificationError,
+    shapes: dict[str, tuple[int, ...]] = EXPECTED_SHAPES,
 ) -> dict[str, str]:
     """Check the four arrays are the official ``dataset``; return their SHA-256 by name.
 
-    ``expected`` holds the SHA-256 of each official IDX file (MNIST's by default; the
-    Fashion-MNIST loader passes its own). Raises ``error`` (``MnistVerificationError`` by
+    ``expected`` and ``shapes`` hold the SHA-256 of each official IDX file and its shape
+    (MNIST's by default; the Fashion-MNIST loader passes its own). Raises ``error`` (``MnistVerificationError`` by
     default) naming every array that is missing or differs.
     """
     problems = []
@@ -157,8 +158,8 @@ def verify_arrays(
         if array.dtype != np.uint8:
             problems.append(f"{name}: dtype {array.dtype}, expected uint8")
             continue
-        if array.shape != EXPECTED_SHAPES[name]:
-            problems.append(f"{name}: shape {array.shape}, expected {EXPECTED_SHAPES[name]}")
+        if array.shape != shapes[name]:
+            problems.append(f"{name}: shape {array.shape}, expected {shapes[name]}")
             continue
         digest = idx_sha256(array)
         if digest != expected[name]:

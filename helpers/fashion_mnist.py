@@ -203,7 +203,7 @@ def verify_arrays(arrays: Arrays) -> dict[str, str]:
     Raises ``FashionMnistVerificationError`` naming every array that is missing or differs.
     """
     return data.verify_arrays(
-        arrays, OFFICIAL_SHA256, "Fashion-MNIST", FashionMnistVerificationError
+        arrays, OFFICIAL_SHA256, "Fashion-MNIST", FashionMnistVerificationError, EXPECTED_SHAPES
     )
 
 
