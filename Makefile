@@ -13,8 +13,8 @@ help:
 	@echo "make test     unit tests + nbval over every notebook in fast mode"
 	@echo "make lab      open JupyterLab on the notebooks"
 	@echo "make data     fetch and verify MNIST into data/"
-	@echo "make lint     ruff check + format check + jupytext pairing check"
-	@echo "make format   ruff format + fix, then re-sync notebooks with their scripts"
+	@echo "make lint     ruff check + format check + jupytext pairing + Binder/Colab links check"
+	@echo "make format   ruff fix + format, Binder/Colab links, then re-sync notebooks and scripts"
 
 $(STAMP): requirements.txt pyproject.toml etc/ipython_kernel_config.py
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -38,17 +38,23 @@ test: $(STAMP)
 	COURSE_FAST=1 $(BIN)/python -m pytest tests notebooks --nbval-lax \
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout=600
 
+# Rooted at the repository (as on Binder), opening the first notebook; .venv/bin on PATH
+# so that the kernel finds `tensorboard` for the %tensorboard magic.
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=. notebooks/00_setup.ipynb
 
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests notebooks/*.py
 	$(BIN)/ruff format --check helpers tests notebooks/*.py
 	$(BIN)/python -m pytest -q tests/test_notebooks.py -k paired
+	$(BIN)/python -m helpers.links --check notebooks/[0-9]*.py notebooks/[0-9]*.ipynb
 
+# Sync first (keeps an edit made on either side), fix the scripts, then sync them back.
 format: $(STAMP)
+	$(BIN)/jupytext --sync notebooks/[0-9]*.ipynb
 	$(BIN)/ruff check --fix helpers tests notebooks/*.py
 	$(BIN)/ruff format helpers tests notebooks/*.py
+	$(BIN)/python -m helpers.links notebooks/[0-9]*.py
 	$(BIN)/jupytext --sync notebooks/[0-9]*.ipynb
 
 clean-models:
