@@ -35,9 +35,14 @@ class NotebookRun:
 
 
 class _PeakMemory:
-    """Sample the resident memory of this process's children (the kernel) in a thread."""
+    """Sample the memory of this process's children (the kernel and what it starts).
 
-    def __init__(self, interval: float = 0.25) -> None:
+    Each process counts its proportional set size (PSS: shared pages split between the
+    processes that share them), so the sum is close to what a container's memory limit
+    (Binder's 2 GB) sees; where PSS is not available, resident memory (RSS).
+    """
+
+    def __init__(self, interval: float = 0.5) -> None:
         self.interval = interval
         self.peak_bytes = 0
         self._stop = threading.Event()
@@ -51,7 +56,8 @@ class _PeakMemory:
             total = 0
             for child in me.children(recursive=True):
                 try:
-                    total += child.memory_info().rss
+                    info = child.memory_full_info()
+                    total += getattr(info, "pss", info.rss)
                 except psutil.Error:
                     pass
             self.peak_bytes = max(self.peak_bytes, total)
@@ -112,6 +118,26 @@ def execute_notebook(path: Path, fast: bool, failed_dir: Path | None = None) -> 
         nbformat.write(notebook, tmp)
         os.replace(tmp, path)
     return NotebookRun(path.name, seconds, memory.peak_bytes / 2**20, not error, error)
+
+
+def merge_run_log(path: Path, runs: list[NotebookRun], mode: str) -> dict[str, dict]:
+    """Record ``runs`` in the log at ``path`` (one entry per notebook, the latest wins).
+
+    Returns the whole log, sorted by notebook: ``{notebook: {"mode": ..., "run": {...}}}``.
+    An unreadable log is started afresh.
+    """
+    path = Path(path)
+    try:
+        log = json.loads(path.read_text())
+        if not all(isinstance(v, dict) and "run" in v for v in log.values()):
+            log = {}
+    except (OSError, ValueError, AttributeError):
+        log = {}
+    for run in runs:
+        log[run.notebook] = {"mode": mode, "run": asdict(run)}
+    log = dict(sorted(log.items()))
+    path.write_text(json.dumps(log, indent=1))
+    return log
 
 
 def read_test_accuracy(models_dir: Path) -> float | None:
@@ -204,15 +230,16 @@ def main(argv: list[str] | None = None) -> int:
         if not run.ok:
             print(f"  the executed copy is in {models_dir / 'failed' / path.name}")
             break
-    log = {"mode": args.mode, "runs": [asdict(run) for run in runs]}
-    (models_dir / RUN_LOG_FILE).write_text(json.dumps(log, indent=1))
+    log = merge_run_log(models_dir / RUN_LOG_FILE, runs, args.mode)
     evaluated = any(run.ok and run.notebook.startswith("05_") for run in runs)
     accuracy = read_test_accuracy(models_dir) if evaluated else None
     print(summary_line(runs, args.mode, accuracy))
     passed = bool(runs) and all(run.ok for run in runs) and len(runs) == len(args.notebooks)
     if passed and args.readme is not None:
-        update_readme(args.readme, results_markdown(runs, args.mode, accuracy))
-        print(f"results written to {args.readme}")
+        latest = [NotebookRun(**entry["run"]) for entry in log.values() if entry["mode"] == "full"]
+        accuracy = read_test_accuracy(models_dir)
+        update_readme(args.readme, results_markdown(latest, "full", accuracy))
+        print(f"results of the latest full run of {len(latest)} notebooks written to {args.readme}")
     return 0 if passed else 1
 
 

@@ -76,7 +76,24 @@ def test_main_writes_log_and_exit_code(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "1/2 notebooks executed in fast mode" in out and "FAILED: 02_bad.ipynb" in out
     log = json.loads((tmp_path / "models" / "fast" / runner.RUN_LOG_FILE).read_text())
-    assert [r["ok"] for r in log["runs"]] == [True, False]
+    assert {name: entry["run"]["ok"] for name, entry in log.items()} == {
+        "01_good.ipynb": True,
+        "02_bad.ipynb": False,
+    }
+    assert {entry["mode"] for entry in log.values()} == {"fast"}
+
+
+def test_merge_run_log_keeps_the_latest_of_each_notebook(tmp_path):
+    path = tmp_path / "log.json"
+    path.write_text("not json")
+    first = runner.NotebookRun("02_b.ipynb", 1.0, 10.0, True)
+    log = runner.merge_run_log(path, [first], "full")
+    assert list(log) == ["02_b.ipynb"]
+    again = runner.NotebookRun("02_b.ipynb", 2.0, 20.0, True)
+    other = runner.NotebookRun("01_a.ipynb", 3.0, 30.0, True)
+    log = runner.merge_run_log(path, [again, other], "fast")
+    assert list(log) == ["01_a.ipynb", "02_b.ipynb"]
+    assert log["02_b.ipynb"] == {"mode": "fast", "run": runner.asdict(again)}
 
 
 def test_results_markdown_and_update_readme(tmp_path):
