@@ -14,6 +14,8 @@
 # Write the article's convolutional network in Keras 3, count its parameters by hand, and
 # watch what each layer does to a real digit.
 #
+# [![Open in Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mnist-cnn-course/mnist-cnn-course/main?urlpath=lab/tree/notebooks/03_model.ipynb) [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mnist-cnn-course/mnist-cnn-course/blob/main/notebooks/03_model.ipynb)
+#
 # [Previous: 02 · Prepare the data](02_preprocessing.ipynb) · [Next: 04 · Train the CNN](04_training.ipynb)
 
 # %% [markdown]
@@ -32,6 +34,26 @@
 
 # %% [markdown]
 # ## Setup
+
+# %% [markdown]
+# *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
+# installs what Colab lacks. Anywhere else it does nothing at all.
+
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
+    import os
+    import subprocess
+
+    course_dir = "/content/mnist-cnn-course"
+    if not os.path.isdir(course_dir):
+        url = "https://github.com/mnist-cnn-course/mnist-cnn-course"
+        subprocess.run(["git", "clone", "--depth", "1", url, course_dir], check=True)
+    sys.path.insert(0, course_dir)
+    from helpers import colab
+
+    colab.setup(course_dir)
 
 # %%
 import os

@@ -14,6 +14,8 @@
 # Read the training curves, recognise over-fitting, and see what the trained network has
 # learned: its first-layer filters and the feature maps it makes from a digit.
 #
+# [![Open in Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mnist-cnn-course/mnist-cnn-course/main?urlpath=lab/tree/notebooks/06_visualization.ipynb) [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mnist-cnn-course/mnist-cnn-course/blob/main/notebooks/06_visualization.ipynb)
+#
 # [Previous: 05 · Evaluate the model](05_evaluation.ipynb) · [Next: 07 · Augment the data](07_augmentation.ipynb)
 
 # %% [markdown]
@@ -33,6 +35,26 @@
 
 # %% [markdown]
 # ## Setup
+
+# %% [markdown]
+# *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
+# installs what Colab lacks. Anywhere else it does nothing at all.
+
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
+    import os
+    import subprocess
+
+    course_dir = "/content/mnist-cnn-course"
+    if not os.path.isdir(course_dir):
+        url = "https://github.com/mnist-cnn-course/mnist-cnn-course"
+        subprocess.run(["git", "clone", "--depth", "1", url, course_dir], check=True)
+    sys.path.insert(0, course_dir)
+    from helpers import colab
+
+    colab.setup(course_dir)
 
 # %%
 import os

@@ -15,6 +15,8 @@
 # SavedModel, and TFLite files in float32, float16 and int8) and measure what each form
 # costs in file size, accuracy and speed.
 #
+# [![Open in Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mnist-cnn-course/mnist-cnn-course/main?urlpath=lab/tree/notebooks/11_export.ipynb) [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mnist-cnn-course/mnist-cnn-course/blob/main/notebooks/11_export.ipynb)
+#
 # [Previous: 10 · Speed run](10_speed_run.ipynb) · [Next: 12 · Read your own digit](12_your_own_digit.ipynb)
 
 # %% [markdown]
@@ -42,6 +44,26 @@
 #
 # Besides TensorFlow, the TFLite models run in LiteRT (`ai_edge_litert`), the new home of
 # the TFLite interpreter; the setup cell prints which one `helpers.export` found.
+
+# %% [markdown]
+# *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
+# installs what Colab lacks. Anywhere else it does nothing at all.
+
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
+    import os
+    import subprocess
+
+    course_dir = "/content/mnist-cnn-course"
+    if not os.path.isdir(course_dir):
+        url = "https://github.com/mnist-cnn-course/mnist-cnn-course"
+        subprocess.run(["git", "clone", "--depth", "1", url, course_dir], check=True)
+    sys.path.insert(0, course_dir)
+    from helpers import colab
+
+    colab.setup(course_dir)
 
 # %%
 import os

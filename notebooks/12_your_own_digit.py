@@ -15,6 +15,8 @@
 # prepare it the way MNIST was prepared, measure how well that works, and finally draw
 # digits with the mouse for the model to read as you draw.
 #
+# [![Open in Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mnist-cnn-course/mnist-cnn-course/main?urlpath=lab/tree/notebooks/12_your_own_digit.ipynb) [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mnist-cnn-course/mnist-cnn-course/blob/main/notebooks/12_your_own_digit.ipynb)
+#
 # [Previous: 11 · Export the model](11_export.ipynb) · [Next: 13 · Scale up training](13_scaling.ipynb)
 
 # %% [markdown]
@@ -38,6 +40,26 @@
 
 # %% [markdown]
 # ## Setup
+
+# %% [markdown]
+# *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
+# installs what Colab lacks. Anywhere else it does nothing at all.
+
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
+    import os
+    import subprocess
+
+    course_dir = "/content/mnist-cnn-course"
+    if not os.path.isdir(course_dir):
+        url = "https://github.com/mnist-cnn-course/mnist-cnn-course"
+        subprocess.run(["git", "clone", "--depth", "1", url, course_dir], check=True)
+    sys.path.insert(0, course_dir)
+    from helpers import colab
+
+    colab.setup(course_dir)
 
 # %%
 import os

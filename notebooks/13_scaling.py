@@ -14,7 +14,9 @@
 # Train the same CNN on several GPUs or several machines with `tf.distribute`, and learn
 # what has to change when you do: the batch size, the learning rate and the number format.
 #
-# [Previous: 04 · Train the model](04_training.ipynb) · [Next: 14 · Other datasets](14_other_datasets.ipynb)
+# [![Open in Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mnist-cnn-course/mnist-cnn-course/main?urlpath=lab/tree/notebooks/13_scaling.ipynb) [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mnist-cnn-course/mnist-cnn-course/blob/main/notebooks/13_scaling.ipynb)
+#
+# [Previous: 12 · Read your own digit](12_your_own_digit.ipynb) · [Next: 14 · Other datasets](14_other_datasets.ipynb)
 
 # %% [markdown]
 # ## What you will learn
@@ -39,6 +41,26 @@
 
 # %% [markdown]
 # ## Setup
+
+# %% [markdown]
+# *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
+# installs what Colab lacks. Anywhere else it does nothing at all.
+
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
+    import os
+    import subprocess
+
+    course_dir = "/content/mnist-cnn-course"
+    if not os.path.isdir(course_dir):
+        url = "https://github.com/mnist-cnn-course/mnist-cnn-course"
+        subprocess.run(["git", "clone", "--depth", "1", url, course_dir], check=True)
+    sys.path.insert(0, course_dir)
+    from helpers import colab
+
+    colab.setup(course_dir)
 
 # %%
 import os

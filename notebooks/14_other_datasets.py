@@ -14,7 +14,9 @@
 # Run the same pipeline on a harder dataset of the same shape, then see why accuracy stops
 # being the right measure when the classes are unbalanced, as they are in medical data.
 #
-# [Previous: 13 · Scale up training](13_scaling.ipynb) · [Back to the course overview](../README.md)
+# [![Open in Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mnist-cnn-course/mnist-cnn-course/main?urlpath=lab/tree/notebooks/14_other_datasets.ipynb) [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mnist-cnn-course/mnist-cnn-course/blob/main/notebooks/14_other_datasets.ipynb)
+#
+# [Previous: 13 · Scale up training](13_scaling.ipynb) · [Back to the list of notebooks](../README.md#the-notebooks)
 
 # %% [markdown]
 # ## What you will learn
@@ -36,6 +38,26 @@
 
 # %% [markdown]
 # ## Setup
+
+# %% [markdown]
+# *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
+# installs what Colab lacks. Anywhere else it does nothing at all.
+
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
+    import os
+    import subprocess
+
+    course_dir = "/content/mnist-cnn-course"
+    if not os.path.isdir(course_dir):
+        url = "https://github.com/mnist-cnn-course/mnist-cnn-course"
+        subprocess.run(["git", "clone", "--depth", "1", url, course_dir], check=True)
+    sys.path.insert(0, course_dir)
+    from helpers import colab
+
+    colab.setup(course_dir)
 
 # %%
 import os
