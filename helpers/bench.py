@@ -1,0 +1,419 @@
+"""Rerun the measurements of notebooks 08 and 10 and keep them in ``results/bench.json``.
+
+``python -m helpers.bench`` trains the six models of notebook 08 on equal terms, then the
+speed run of notebook 10 against the article's pipeline, in one process, and writes the
+figures to ``results/bench.json`` (about 15 minutes on 2 CPU cores). ``--quick`` does the
+same on 6,000 training images and 1 epoch per model (about 2 minutes).
+``python -m helpers.bench --readme README.md`` rewrites the README's results table, between
+``<!-- bench:start -->`` and ``<!-- bench:end -->``, from ``results/bench.json``.
+
+The recipes are the ones the notebooks show cell by cell; change both together. Timings
+are what this machine measured, not claims: the tests check the bookkeeping, never times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from helpers import config
+
+RESULTS_PATH = config.REPO_ROOT / "results" / "bench.json"
+START_MARKER = "<!-- bench:start -->"
+END_MARKER = "<!-- bench:end -->"
+
+# Notebook 08: same data, epochs, optimizer and schedule for every model.
+COMPARE_EPOCHS = 3
+COMPARE_BATCH_SIZE = 128
+COMPARE_PEAK_LR = 2e-3
+
+# Notebook 10: the article's pipeline, and the speed run.
+ARTICLE_EPOCHS = 10
+ARTICLE_BATCH_SIZE = 128
+ARTICLE_LR = 1e-3
+SPEED_EPOCHS = 1
+SPEED_BATCH_SIZE = 128
+SPEED_PEAK_LR = 1.2e-2
+SPEED_BETAS = (0.7, 0.9)
+SPEED_SEEDS = (0, 1, 2, 3, 4)
+SPEED_TARGET_ACCURACY = 0.99
+
+Data = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def set_cpu_threads() -> None:
+    """Use every core inside each operation and run one operation at a time, as notebook 10.
+
+    Must run before TensorFlow executes anything; raises ``RuntimeError`` otherwise.
+    """
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(os.cpu_count() or 1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def machine_info() -> dict[str, Any]:
+    """Return what the figures depend on: CPU, cores, bf16 support, library versions."""
+    import keras
+    import tensorflow as tf
+
+    cpu = platform.processor() or platform.machine()
+    flags = ""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        for line in cpuinfo.splitlines():
+            if line.startswith("model name") and cpu in {"", platform.machine()}:
+                cpu = line.split(":", 1)[1].strip()
+            if line.startswith("flags"):
+                flags = line
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "avx512_bf16": "avx512_bf16" in flags.split(),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
+
+
+def _fit_and_time(model, x_train, y_train, epochs, batch_size, optimizer, x_test, y_test):
+    """Compile and train ``model``; return (training seconds, test accuracy)."""
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    start = time.perf_counter()
+    model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=0)
+    seconds = time.perf_counter() - start
+    _, accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
+    return seconds, float(accuracy)
+
+
+def compare_architectures(
+    data: Data,
+    builders: Mapping[str, Callable[[], Any]] | None = None,
+    epochs: int = COMPARE_EPOCHS,
+    batch_size: int = COMPARE_BATCH_SIZE,
+    peak_lr: float = COMPARE_PEAK_LR,
+    seed: int = config.DEFAULT_SEED,
+) -> list[dict[str, Any]]:
+    """Train each model with the same data, epochs, Adam and one-cycle schedule (notebook 08).
+
+    Returns one row per model: name, parameters, seconds per epoch, test accuracy.
+    ``builders`` defaults to ``architectures.comparison_builders()``.
+    """
+    import keras
+
+    from helpers import architectures
+
+    (x_train, y_train), (x_test, y_test) = data
+    builders = architectures.comparison_builders() if builders is None else builders
+    steps = epochs * int(np.ceil(len(x_train) / batch_size))
+    rows = []
+    for name, build in builders.items():
+        config.set_seed(seed, deterministic=False)
+        model = build()
+        optimizer = keras.optimizers.Adam(learning_rate=architectures.one_cycle(peak_lr, steps))
+        seconds, accuracy = _fit_and_time(
+            model, x_train, y_train, epochs, batch_size, optimizer, x_test, y_test
+        )
+        rows.append(
+            {
+                "model": name,
+                "params": int(model.count_params()),
+                "seconds_per_epoch": seconds / epochs,
+                "test_accuracy": accuracy,
+            }
+        )
+        print(f"  {name:<36} {rows[-1]['seconds_per_epoch']:6.1f} s/epoch  {accuracy:.4f}")
+    return rows
+
+
+def article_pipeline(
+    data: Data, epochs: int = ARTICLE_EPOCHS, seed: int = config.DEFAULT_SEED
+) -> dict[str, float]:
+    """Train the article's CNN as the article did (batch 128, Adam 1e-3); time it (notebook 10).
+
+    Returns training seconds and test accuracy.
+    """
+    import keras
+
+    from helpers import models
+
+    (x_train, y_train), (x_test, y_test) = data
+    config.set_seed(seed, deterministic=False)
+    seconds, accuracy = _fit_and_time(
+        models.build_article_cnn(),
+        x_train,
+        y_train,
+        epochs,
+        ARTICLE_BATCH_SIZE,
+        keras.optimizers.Adam(learning_rate=ARTICLE_LR),
+        x_test,
+        y_test,
+    )
+    return {"seconds": seconds, "test_accuracy": accuracy, "epochs": epochs}
+
+
+def speed_run(
+    data: Data,
+    seed: int,
+    precision: str = "float32",
+    epochs: int = SPEED_EPOCHS,
+    batch_size: int = SPEED_BATCH_SIZE,
+    peak_lr: float = SPEED_PEAK_LR,
+) -> dict[str, float]:
+    """Train notebook 10's small CNN once: one-cycle Adam, data held in memory as tensors.
+
+    ``precision`` is "float32" or "mixed_bfloat16". Returns training seconds and test
+    accuracy. Raises ``ValueError`` for another precision.
+    """
+    import keras
+    import tensorflow as tf
+
+    from helpers import architectures
+
+    if precision not in {"float32", "mixed_bfloat16"}:
+        raise ValueError(f"precision must be 'float32' or 'mixed_bfloat16', got {precision!r}")
+    (x_train, y_train), (x_test, y_test) = data
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        config.set_seed(seed, deterministic=False)
+        model = architectures.build_speed_cnn()
+        steps = epochs * int(np.ceil(len(x_train) / batch_size))
+        beta_1, beta_2 = SPEED_BETAS
+        model.compile(
+            optimizer=keras.optimizers.Adam(
+                learning_rate=architectures.one_cycle(peak_lr, steps),
+                beta_1=beta_1,
+                beta_2=beta_2,
+            ),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        dataset = (
+            tf.data.Dataset.from_tensor_slices((x_train, y_train))
+            .cache()
+            .shuffle(len(x_train), seed=seed)
+            .batch(batch_size)
+            .prefetch(tf.data.AUTOTUNE)
+        )
+        start = time.perf_counter()
+        model.fit(dataset, epochs=epochs, shuffle=False, verbose=0)
+        seconds = time.perf_counter() - start
+        _, accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    return {"seconds": seconds, "test_accuracy": float(accuracy)}
+
+
+def summarise_runs(runs: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Return the mean and spread of seconds and test accuracy over ``runs``.
+
+    Raises ``ValueError`` for no runs.
+    """
+    if not runs:
+        raise ValueError("runs: got no runs to summarise")
+    accuracies = [run["test_accuracy"] for run in runs]
+    seconds = [run["seconds"] for run in runs]
+    return {
+        "runs": len(runs),
+        "mean_test_accuracy": statistics.fmean(accuracies),
+        "min_test_accuracy": min(accuracies),
+        "max_test_accuracy": max(accuracies),
+        "mean_seconds": statistics.fmean(seconds),
+    }
+
+
+def run_benchmarks(quick: bool = False) -> dict[str, Any]:
+    """Run notebook 08's comparison and notebook 10's speed run; return every figure."""
+    from helpers import data as mnist
+
+    n_train = 6_000 if quick else None
+    (x_train, y_train), _, (x_test, y_test) = mnist.prepare_mnist(n_train=n_train)
+    splits = ((x_train, y_train), (x_test, y_test))
+    started = time.perf_counter()
+    print(f"08: architectures ({'1 epoch' if quick else f'{COMPARE_EPOCHS} epochs'} each)")
+    architectures_rows = compare_architectures(splits, epochs=1 if quick else COMPARE_EPOCHS)
+    print("10: the article's pipeline")
+    article = article_pipeline(splits)
+    print(f"  {article['seconds']:.1f} s, test accuracy {article['test_accuracy']:.4f}")
+    speed: dict[str, Any] = {}
+    for precision in ("float32", "mixed_bfloat16"):
+        runs = [speed_run(splits, seed, precision) for seed in SPEED_SEEDS]
+        speed[precision] = {"seeds": list(SPEED_SEEDS), "per_seed": runs, **summarise_runs(runs)}
+        summary = speed[precision]
+        print(
+            f"10: speed run {precision}: mean {summary['mean_test_accuracy']:.4f} over "
+            f"{summary['runs']} seeds, {summary['mean_seconds']:.2f} s each, "
+            f"{article['seconds'] / summary['mean_seconds']:.1f}x faster"
+        )
+    return {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": quick,
+        "n_train": len(x_train),
+        "n_test": len(x_test),
+        "machine": machine_info(),
+        "architectures": {
+            "epochs": 1 if quick else COMPARE_EPOCHS,
+            "batch_size": COMPARE_BATCH_SIZE,
+            "optimizer": f"Adam, one-cycle schedule, peak learning rate {COMPARE_PEAK_LR}",
+            "rows": architectures_rows,
+        },
+        "speed_run": {
+            "target_accuracy": SPEED_TARGET_ACCURACY,
+            "article_pipeline": article,
+            **speed,
+            "speedup_float32": article["seconds"] / speed["float32"]["mean_seconds"],
+            "speedup_mixed_bfloat16": article["seconds"] / speed["mixed_bfloat16"]["mean_seconds"],
+        },
+        "total_seconds": time.perf_counter() - started,
+    }
+
+
+def write_results(results: Mapping[str, Any], path: Path = RESULTS_PATH) -> Path:
+    """Write ``results`` to ``path`` as indented JSON, atomically; return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
+        json.dump(results, tmp, indent=1)
+        tmp.write("\n")
+    os.replace(tmp.name, path)
+    return path
+
+
+def read_results(path: Path = RESULTS_PATH) -> dict[str, Any]:
+    """Read the results written by ``write_results``.
+
+    Raises ``FileNotFoundError`` with the fix if the file is missing, and ``ValueError`` if it
+    is not a benchmark file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no benchmark results at {path}: run `python -m helpers.bench`")
+    try:
+        results = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not JSON ({exc})") from exc
+    missing = {"architectures", "speed_run", "machine"} - set(results)
+    if missing:
+        raise ValueError(f"{path} is not a benchmark file: missing {sorted(missing)}")
+    return results
+
+
+def readme_table(results: Mapping[str, Any]) -> str:
+    """Return the README's results section (Markdown tables) for ``results``."""
+    machine = results["machine"]
+    arch = results["architectures"]
+    speed = results["speed_run"]
+    article = speed["article_pipeline"]
+    lines = [
+        f"Measured by `python -m helpers.bench{' --quick' if results.get('quick') else ''}` "
+        f"on {machine['cpu']} ({machine['cores']} cores), TensorFlow {machine['tensorflow']}, "
+        f"{results['created']}; {results['n_train']:,} training images, "
+        f"{results['n_test']:,} test images.",
+        "",
+        f"Architectures (notebook 08): {arch['epochs']} epochs each, batch {arch['batch_size']}, "
+        f"{arch['optimizer']}.",
+        "",
+        "| model | parameters | seconds per epoch | test accuracy |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for row in arch["rows"]:
+        lines.append(
+            f"| {row['model']} | {row['params']:,} | {row['seconds_per_epoch']:.1f} "
+            f"| {row['test_accuracy']:.2%} |"
+        )
+    lines += [
+        "",
+        f"Speed run (notebook 10): target {speed['target_accuracy']:.1%} mean test accuracy.",
+        "",
+        "| pipeline | runs | training seconds | mean test accuracy | speed-up |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        f"| article CNN, {article['epochs']} epochs, batch {ARTICLE_BATCH_SIZE}, Adam 1e-3 | 1 "
+        f"| {article['seconds']:.1f} | {article['test_accuracy']:.2%} | 1x |",
+    ]
+    for precision in ("float32", "mixed_bfloat16"):
+        summary = speed[precision]
+        lines.append(
+            f"| speed run, {precision} | {summary['runs']} | {summary['mean_seconds']:.2f} "
+            f"| {summary['mean_test_accuracy']:.2%} "
+            f"| {article['seconds'] / summary['mean_seconds']:.1f}x |"
+        )
+    return "\n".join(lines)
+
+
+def replace_between_markers(text: str, body: str) -> str:
+    """Return ``text`` with everything between the bench markers replaced by ``body``.
+
+    Raises ``ValueError`` if a marker is missing, repeated, or the end comes first.
+    """
+    starts, ends = text.count(START_MARKER), text.count(END_MARKER)
+    if starts != 1 or ends != 1:
+        raise ValueError(
+            f"expected one {START_MARKER} and one {END_MARKER}, found {starts} and {ends}; "
+            "add them around the results table"
+        )
+    head, rest = text.split(START_MARKER)
+    if END_MARKER not in rest:
+        raise ValueError(f"{END_MARKER} comes before {START_MARKER}")
+    _, tail = rest.split(END_MARKER)
+    return f"{head}{START_MARKER}\n{body.strip()}\n{END_MARKER}{tail}"
+
+
+def update_readme(readme: Path, results_path: Path = RESULTS_PATH) -> Path:
+    """Rewrite the table between the bench markers of ``readme`` from ``results_path``.
+
+    Returns the README path. Raises ``FileNotFoundError`` for a missing file and
+    ``ValueError`` (naming the README) if its markers are missing or out of order.
+    """
+    readme = Path(readme)
+    if not readme.exists():
+        raise FileNotFoundError(f"no README at {readme}")
+    body = readme_table(read_results(results_path))
+    try:
+        new_text = replace_between_markers(readme.read_text(), body)
+    except ValueError as exc:
+        raise ValueError(f"{readme}: {exc}") from exc
+    readme.write_text(new_text)
+    return readme
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="6,000 images, 1 epoch per model")
+    parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="results JSON file")
+    parser.add_argument(
+        "--readme", type=Path, help="rewrite this README's table from the results file instead"
+    )
+    args = parser.parse_args(argv)
+    if args.readme is not None:
+        try:
+            update_readme(args.readme, args.output)
+        except (OSError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"updated the results table in {args.readme} from {args.output}")
+        return 0
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    set_cpu_threads()
+    results = run_benchmarks(quick=args.quick)
+    path = write_results(results, args.output)
+    print(f"wrote {path} ({results['total_seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

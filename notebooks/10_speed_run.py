@@ -1,0 +1,358 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 10 · Speed run: 99% in seconds
+#
+# Reach 99% test accuracy on a CPU as fast as we can, and measure how much faster that is
+# than the article's pipeline, on the same machine, in the same process.
+#
+# [![Open in Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/mnist-cnn-course/mnist-cnn-course/main?urlpath=lab/tree/notebooks/10_speed_run.ipynb) [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/mnist-cnn-course/mnist-cnn-course/blob/main/notebooks/10_speed_run.ipynb)
+#
+# [Previous: 09 · Train the best model](09_best_model.ipynb) · [Next: 11 · Export the model](11_export.ipynb)
+
+# %% [markdown]
+# ## What you will learn
+#
+# - where the time of a training run goes, and which knobs cut it: a smaller network,
+#   fewer epochs, a one-cycle schedule with a high peak, tuned Adam, data held in memory;
+# - how to set TensorFlow's CPU threads;
+# - what bfloat16 mixed precision is, and how to check whether it helps on your CPU;
+# - how to report a speed result honestly: mean over seeds, timed against a baseline in the
+#   same process.
+#
+# ## Before you start
+#
+# It needs only the MNIST data and trains everything itself; it writes nothing to disk.
+# `python -m helpers.bench` reruns the same measurements from the command line. In full
+# mode it takes about 4 minutes on a laptop CPU, most of it the article's pipeline
+# (10 epochs), which we time as the baseline.
+
+# %% [markdown]
+# ## Setup
+#
+# TensorFlow's thread settings must be made before it runs its first operation, so they
+# come right after the import: one thread pool as wide as the CPU for the work *inside* an
+# operation (a convolution is split across the cores), and one operation at a time,
+# because this small network has no branches to run side by side.
+
+# %% [markdown]
+# *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
+# installs what Colab lacks. Anywhere else it does nothing at all.
+
+# %%
+import sys
+
+if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
+    import os
+    import subprocess
+
+    course_dir = "/content/mnist-cnn-course"
+    if not os.path.isdir(course_dir):
+        url = "https://github.com/mnist-cnn-course/mnist-cnn-course"
+        subprocess.run(["git", "clone", "--depth", "1", url, course_dir], check=True)
+    sys.path.insert(0, course_dir)
+    from helpers import colab
+
+    colab.setup(course_dir)
+
+# %%
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up log
+
+import tensorflow as tf
+
+tf.config.threading.set_intra_op_parallelism_threads(os.cpu_count() or 1)
+tf.config.threading.set_inter_op_parallelism_threads(1)
+
+import time
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from helpers import architectures, bench, config, data, models
+
+config.set_seed(deterministic=False)  # speed matters more here than bit-for-bit repeats
+FAST = config.fast_mode()
+print(config.describe_mode())
+print("TensorFlow", tf.__version__, "| Keras", keras.__version__)
+machine = bench.machine_info()
+print(f"CPU: {machine['cpu']}, {machine['cores']} cores, AVX512-BF16: {machine['avx512_bf16']}")
+
+# %% [markdown]
+# ## Load the data
+#
+# The same 54,000 training images for every run (fast mode: 6,000), and all 10,000 test
+# images for the accuracy.
+
+# %%
+n_train = 6_000 if FAST else None
+(x_train, y_train), _, (x_test, y_test) = data.prepare_mnist(n_train=n_train)
+print(f"training images: {x_train.shape}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("test:", x_test.shape, x_test.dtype, "| labels", y_test.shape)
+
+# %% [markdown]
+# ## Time the article's pipeline
+#
+# The baseline is the article's recipe, written with today's API: its CNN, 10 epochs,
+# batch 128, Adam with learning rate 0.001. We time `fit` alone (not loading the data, not
+# evaluating), and we will time the speed run the same way.
+
+# %%
+article_epochs = 1 if FAST else 10
+config.set_seed(deterministic=False)
+model = models.build_article_cnn()
+model.compile(
+    optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+    loss="sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+)
+start = time.perf_counter()
+history = model.fit(x_train, y_train, batch_size=128, epochs=article_epochs, verbose=0)
+article_seconds = time.perf_counter() - start
+article_accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)[1]
+print(
+    f"article pipeline: {article_seconds:.1f} s of training, test accuracy {article_accuracy:.2%}"
+)
+
+# %% [markdown]
+# ## Choose a small network
+#
+# Time per epoch is roughly the multiply-adds per image times the images. The article's
+# CNN is cheap to run but learns slowly (one convolution, then a huge dense layer). The
+# speed-run network, `architectures.build_speed_cnn()`, is LeNet-like: two convolutions,
+# each followed by max pooling (which halves the image, and the work of the next layer),
+# then a dense layer. No BatchNorm and no dropout: both cost time, and dropout slows
+# learning, which in one epoch we cannot afford.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+speed_model = architectures.build_speed_cnn()
+print(f"article CNN: {models.build_article_cnn().count_params():,} parameters")
+print(f"speed CNN:   {speed_model.count_params():,} parameters")
+for layer in speed_model.layers:
+    print(f"  {layer.name:<12} -> {layer.output.shape}")
+
+# %% [markdown]
+# ## Set up the recipe
+#
+# - **One epoch.** Every image is seen once.
+# - **One-cycle schedule with a high peak** (0.012, twelve times Adam's default): the
+#   warm-up lets the network reach that rate safely, the cosine decay lets it settle.
+# - **Tuned Adam**: `beta_1=0.7, beta_2=0.9` instead of 0.9 and 0.999. The betas are how
+#   long Adam remembers past gradients; in a run of 422 steps, memories of a thousand steps
+#   are mostly memories of a network that no longer exists.
+# - **Data held in memory** as one tensor, cached by `tf.data`, shuffled, batched and
+#   prefetched, so the next batch is always ready.
+#
+# The loop is one function, so we can run it for several seeds and precisions.
+
+# %%
+epochs = 1
+batch_size = 128
+peak_lr = 1.2e-2
+
+
+def speed_run(seed, precision="float32"):
+    """Train the speed CNN once; return (training seconds, test accuracy)."""
+    keras.mixed_precision.set_global_policy(precision)
+    config.set_seed(seed, deterministic=False)
+    model = architectures.build_speed_cnn()
+    steps = epochs * int(np.ceil(len(x_train) / batch_size))
+    model.compile(
+        optimizer=keras.optimizers.Adam(
+            learning_rate=architectures.one_cycle(peak_lr, steps), beta_1=0.7, beta_2=0.9
+        ),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    train = (
+        tf.data.Dataset.from_tensor_slices((x_train, y_train))
+        .cache()
+        .shuffle(len(x_train), seed=seed)
+        .batch(batch_size)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    start = time.perf_counter()
+    model.fit(train, epochs=epochs, shuffle=False, verbose=0)  # the pipeline shuffles
+    seconds = time.perf_counter() - start
+    accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)[1]
+    keras.mixed_precision.set_global_policy("float32")
+    return seconds, accuracy
+
+
+# %% [markdown]
+# ## Run it over several seeds
+#
+# One lucky seed proves nothing, so we report the mean over 5 seeds (2 in fast mode).
+
+# %%
+seeds = [0, 1] if FAST else [0, 1, 2, 3, 4]
+runs = []
+for seed in seeds:
+    seconds, accuracy = speed_run(seed)
+    runs.append(
+        {"precision": "float32", "seed": seed, "seconds": seconds, "test accuracy": accuracy}
+    )
+    print(f"seed {seed}: {seconds:5.2f} s, test accuracy {accuracy:.2%}")
+
+# %% [markdown]
+# ## Try bfloat16 mixed precision
+#
+# bfloat16 keeps float32's range but only 8 bits of precision (2 to 3 decimal digits).
+# Under the `mixed_bfloat16` policy, layers compute in bfloat16 and keep their weights in
+# float32; our last layer stays float32 so the probabilities are exact enough. CPUs with
+# the AVX512-BF16 instructions (this one has them if the setup cell says `True`) can
+# multiply bfloat16 numbers faster. Whether *this* model gets faster depends on whether
+# the savings beat the cost of converting between the two formats; and we must check that
+# accuracy survives.
+
+# %%
+for seed in seeds:
+    seconds, accuracy = speed_run(seed, precision="mixed_bfloat16")
+    runs.append(
+        {"precision": "mixed_bfloat16", "seed": seed, "seconds": seconds, "test accuracy": accuracy}
+    )
+    print(f"seed {seed}: {seconds:5.2f} s, test accuracy {accuracy:.2%}")
+
+# %% [markdown]
+# ## Compare with the article's pipeline
+#
+# The mean over seeds for each precision, and the speed-up: the article's training time
+# divided by the speed run's, both measured in this process.
+
+# %%
+runs = pd.DataFrame(runs)
+summary = runs.groupby("precision").agg(
+    seeds=("seed", "count"),
+    mean_seconds=("seconds", "mean"),
+    mean_accuracy=("test accuracy", "mean"),
+    min_accuracy=("test accuracy", "min"),
+)
+summary["speed-up vs article"] = article_seconds / summary["mean_seconds"]
+summary.loc["article pipeline"] = [1, article_seconds, article_accuracy, article_accuracy, 1.0]
+summary.style.format(
+    {
+        "mean_seconds": "{:.2f} s",
+        "mean_accuracy": "{:.2%}",
+        "min_accuracy": "{:.2%}",
+        "speed-up vs article": "{:.1f}x",
+    }
+)
+
+# %%
+best = summary.drop("article pipeline")["mean_seconds"].idxmin()
+reached = summary.loc[best, "mean_accuracy"] >= 0.99
+print(
+    f"fastest: {best}, {summary.loc[best, 'mean_seconds']:.2f} s, "
+    f"mean test accuracy {summary.loc[best, 'mean_accuracy']:.2%} over {len(seeds)} seeds "
+    f"({'reaches' if reached else 'misses'} the 99.0% target), "
+    f"speed-up over the article's pipeline: {summary.loc[best, 'speed-up vs article']:.1f}x"
+)
+
+# %%
+fig, (ax_time, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.5))
+order = ["article pipeline", "float32", "mixed_bfloat16"]
+ax_time.barh(
+    order, summary.loc[order, "mean_seconds"], color=["tab:gray", "tab:blue", "tab:orange"]
+)
+ax_time.set_xlabel("training seconds (mean over seeds)")
+ax_time.invert_yaxis()
+for precision, color in [("float32", "tab:blue"), ("mixed_bfloat16", "tab:orange")]:
+    chosen = runs[runs["precision"] == precision]
+    ax_acc.scatter(chosen["seed"], chosen["test accuracy"], label=precision, color=color)
+ax_acc.axhline(0.99, color="black", linestyle="--", linewidth=1, label="target 99%")
+ax_acc.axhline(article_accuracy, color="tab:gray", linewidth=1, label="article pipeline")
+ax_acc.set_xlabel("seed")
+ax_acc.set_ylabel("test accuracy")
+ax_acc.legend(fontsize=8)
+plt.show()
+
+# %% [markdown]
+# Where the speed comes from: not from a cheaper network. Per image, the speed CNN does
+# about 1.2 million multiply-adds, more than the article CNN's 0.9 million. It comes from
+# needing **one epoch instead of ten**: the one-cycle schedule with a high peak and Adam with
+# short memories learn in 422 steps what the article's recipe needs 4,220 steps for, and the
+# small network with pooling learns faster per step than one convolution and a huge dense
+# layer.
+#
+# In our full-mode run (2 shared CPU cores) the article's pipeline trained for 68 s to
+# 98.80%; the speed run reached a mean of 99.07% over 5 seeds (lowest 98.99%) in about 5 s:
+# about 13.5 times faster. bfloat16 made no difference we could measure on this CPU, in time
+# (4.98 s against 5.04 s, well inside the run-to-run noise) or in accuracy (99.03%, within
+# the spread of the seeds): at this size, the conversions cost what the faster arithmetic
+# saves, and much of the 10 ms per step is TensorFlow's own overhead, not arithmetic.
+#
+# The aim was 25 times faster; we did not get there. A public PyTorch recipe reaches a mean
+# of 99.04% in one epoch, as we do; the gap is time per step. Compiling the training step
+# with XLA (`jit_compile=True`) was *slower* in our trials: in a one-epoch run the
+# compilation costs more than it saves. A machine to ourselves would help. On a shared or busy machine the seconds vary
+# from run to run, which is why both pipelines are timed in the same process and the speed
+# run over several seeds.
+
+# %% [markdown]
+# ## Summary
+#
+# - A small LeNet-like network, one epoch, a one-cycle schedule with a high peak and Adam
+#   with short memories (`beta_1=0.7, beta_2=0.9`) get to 99% on MNIST in about 5 seconds
+#   on 2 CPU cores, about 13 times faster than the article's pipeline.
+# - Keep the data in memory as tensors, and set the CPU threads before TensorFlow starts.
+# - bfloat16 mixed precision is one line (`keras.mixed_precision.set_global_policy`); check
+#   both accuracy and time on your CPU before keeping it.
+# - Report a mean over seeds, timed against the baseline in the same process.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. What does bfloat16 do to a number? Convert 1/3, 1000.1 and 1e-20 to bfloat16 and back
+#    and print the errors.
+# 2. Plot the speed run's learning-rate schedule over its 422 steps (or however many your
+#    data gives).
+# 3. Run the recipe once with `batch_size = 256` (fewer, larger steps). Faster? As accurate?
+
+# %% [markdown]
+# **Solution to exercise 1**
+
+# %% jupyter={"source_hidden": true}
+values = tf.constant([1 / 3, 1000.1, 1e-20], dtype=tf.float32)
+rounded = tf.cast(tf.cast(values, tf.bfloat16), tf.float32)
+for value, back in zip(values.numpy(), rounded.numpy(), strict=True):
+    print(f"{value:<12.6g} -> {back:<12.6g} relative error {abs(back - value) / value:.1e}")
+# About 3 significant digits survive, but the range is float32's: 1e-20 is still 1e-20,
+# where float16 would give 0.
+
+# %% [markdown]
+# **Solution to exercise 2**
+
+# %% jupyter={"source_hidden": true}
+steps = epochs * int(np.ceil(len(x_train) / batch_size))
+schedule = architectures.one_cycle(peak_lr, steps)
+fig, ax = plt.subplots(figsize=(6, 2.5))
+ax.plot([float(schedule(step)) for step in range(steps)])
+ax.set_xlabel("step")
+ax.set_ylabel("learning rate")
+plt.show()
+
+# %% [markdown]
+# **Solution to exercise 3**
+
+# %% jupyter={"source_hidden": true}
+batch_size = 256
+seconds, accuracy = speed_run(seed=0)
+print(f"batch 256: {seconds:.2f} s, test accuracy {accuracy:.2%}")
+batch_size = 128  # put it back
+# Fewer steps mean less per-step overhead, but also half as many updates in the one epoch:
+# usually a little faster and a little less accurate unless the peak learning rate rises.

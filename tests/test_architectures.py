@@ -1,0 +1,101 @@
+"""Tests for helpers.architectures: every builder's output shape and parameter count."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from helpers import architectures, models
+
+EXPECTED_PARAMS = {
+    "two_block_cnn": 34_826,
+    "vgg_cnn": 96_938,
+    "small_resnet": 310_570,
+    "mobilenet_cnn": 69_258,
+    "inception_cnn": 54_538,
+    "best_cnn": 193_194,
+    "speed_cnn": 215_194,
+}
+BUILDERS = {
+    "two_block_cnn": architectures.build_two_block_cnn,
+    "vgg_cnn": architectures.build_vgg_cnn,
+    "small_resnet": architectures.build_small_resnet,
+    "mobilenet_cnn": architectures.build_mobilenet_cnn,
+    "inception_cnn": architectures.build_inception_cnn,
+    "best_cnn": architectures.build_best_cnn,
+    "speed_cnn": architectures.build_speed_cnn,
+}
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_builder_parameter_count_and_name(name):
+    model = BUILDERS[name]()
+    assert model.name == name
+    assert model.count_params() == EXPECTED_PARAMS[name]
+    assert model.output_shape == (None, 10)
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_builder_outputs_probabilities(name):
+    model = BUILDERS[name]()
+    images = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
+    probs = keras.ops.convert_to_numpy(model(images, training=False))
+    assert probs.shape == (3, 10)
+    assert np.all(probs >= 0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_builder_other_number_of_classes(name):
+    model = BUILDERS[name](num_classes=5)
+    assert model.output_shape == (None, 5)
+
+
+def test_builders_are_uncompiled_and_independent():
+    first, second = architectures.build_best_cnn(), architectures.build_best_cnn()
+    assert not first.compiled
+    assert first.layers[1] is not second.layers[1]
+
+
+def test_vgg_widths_change_depth():
+    model = architectures.build_vgg_cnn(widths=(16, 32, 64))
+    assert model.get_layer("block3_pool").output.shape == (None, 3, 3, 64)
+
+
+def test_resnet_blocks_add_a_shortcut():
+    model = architectures.build_small_resnet()
+    adds = [layer for layer in model.layers if isinstance(layer, keras.layers.Add)]
+    assert len(adds) == 3
+    assert model.get_layer("res3_out").output.shape == (None, 4, 4, 128)
+
+
+def test_mobilenet_uses_depthwise_convolutions():
+    model = architectures.build_mobilenet_cnn()
+    depthwise = [ly for ly in model.layers if isinstance(ly, keras.layers.DepthwiseConv2D)]
+    assert len(depthwise) == 4
+
+
+def test_inception_block_concatenates_four_branches():
+    model = architectures.build_inception_cnn()
+    assert model.get_layer("inc1_concat").output.shape == (None, 14, 14, 80)
+    assert model.get_layer("inc2_concat").output.shape == (None, 7, 7, 160)
+
+
+def test_speed_cnn_keeps_float32_output_under_mixed_precision():
+    policy = keras.mixed_precision.global_policy()
+    try:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        model = architectures.build_speed_cnn()
+        assert model.get_layer("conv1").compute_dtype == "bfloat16"
+        assert model.get_layer("predictions").compute_dtype == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+
+
+def test_comparison_builders_lists_the_six_models_of_notebook_08():
+    builders = architectures.comparison_builders()
+    assert len(builders) == 6
+    assert list(builders)[0] == "article CNN"
+    assert builders["article CNN"] is models.build_article_cnn
+    assert all(callable(build) for build in builders.values())
