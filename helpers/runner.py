@@ -210,7 +210,9 @@ def update_readme(readme: Path, block: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument(
+        "notebooks", nargs="*", type=Path, help="none: only rewrite --readme from the log"
+    )
     parser.add_argument("--mode", choices=["full", "fast"], default="full")
     parser.add_argument(
         "--readme", type=Path, help="write the results table into this README when all pass"
@@ -220,6 +222,11 @@ def main(argv: list[str] | None = None) -> int:
     fast = args.mode == "fast"
     os.environ[config.FAST_ENV] = "1" if fast else "0"
     models_dir = config.models_dir()
+    if not args.notebooks:
+        if args.readme is None:
+            parser.error("give notebooks to run, or --readme to rewrite its table from the log")
+        write_readme_from_log(args.readme, models_dir)
+        return 0
     runs = []
     for path in sorted(args.notebooks):
         print(f"running {path} ({args.mode} mode) ...", flush=True)
@@ -230,17 +237,25 @@ def main(argv: list[str] | None = None) -> int:
         if not run.ok:
             print(f"  the executed copy is in {models_dir / 'failed' / path.name}")
             break
-    log = merge_run_log(models_dir / RUN_LOG_FILE, runs, args.mode)
+    merge_run_log(models_dir / RUN_LOG_FILE, runs, args.mode)
     evaluated = any(run.ok and run.notebook.startswith("05_") for run in runs)
     accuracy = read_test_accuracy(models_dir) if evaluated else None
     print(summary_line(runs, args.mode, accuracy))
     passed = bool(runs) and all(run.ok for run in runs) and len(runs) == len(args.notebooks)
     if passed and args.readme is not None:
-        latest = [NotebookRun(**entry["run"]) for entry in log.values() if entry["mode"] == "full"]
-        accuracy = read_test_accuracy(models_dir)
-        update_readme(args.readme, results_markdown(latest, "full", accuracy))
-        print(f"results of the latest full run of {len(latest)} notebooks written to {args.readme}")
+        write_readme_from_log(args.readme, models_dir)
     return 0 if passed else 1
+
+
+def write_readme_from_log(readme: Path, models_dir: Path) -> None:
+    """Rewrite the README's results table from the latest full-mode run of each notebook."""
+    try:
+        log = json.loads((models_dir / RUN_LOG_FILE).read_text())
+        latest = [NotebookRun(**entry["run"]) for entry in log.values() if entry["mode"] == "full"]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise SystemExit(f"no run log in {models_dir}: run `make course` first ({exc})") from exc
+    update_readme(readme, results_markdown(latest, "full", read_test_accuracy(models_dir)))
+    print(f"results of the latest full run of {len(latest)} notebooks written to {readme}")
 
 
 if __name__ == "__main__":

@@ -215,13 +215,13 @@ plt.show()
 # ## What each idea buys and costs
 #
 # Read these against your own table: the ranking of close models can change with the seed,
-# and the times depend on the machine. The figures quoted are from our full-mode run on 2
-# CPU cores.
+# and the times depend on the machine and on what else it is doing: read the seconds in the
+# table above as rough proportions, not as constants.
 #
 # - **The article's CNN** has the most parameters by far (almost all of them in one dense
 #   layer that looks at every pixel position separately) but does little computation: one
-#   convolution on a single input channel. It is the fastest per epoch (about 7 s) and the
-#   least accurate (about 98.2% after 3 epochs).
+#   convolution on a single input channel. It is the fastest per epoch and the least
+#   accurate after 3 epochs.
 # - **Two conv + pool blocks** (the Keras example) learn shapes made of shapes: 20 times
 #   fewer parameters than the article's CNN and more accurate, for about twice the time.
 # - **VGG-style stacks with BatchNorm** run two 3x3 convolutions at full resolution before
@@ -232,12 +232,12 @@ plt.show()
 #   despite its small size.
 # - **The small ResNet** adds shortcuts, so each block only has to learn a correction to its
 #   input. Its strided blocks shrink the image early, so it has three times the VGG net's
-#   parameters at the same time per epoch, and it was the most accurate of the six (about
-#   99.4%). At 50 or 100 layers the shortcuts are what makes training possible at all.
+#   parameters at no more time per epoch, and it is the most accurate of the six in the
+#   table. At 50 or 100 layers the shortcuts are what makes training possible at all.
 # - **The MobileNet-style net** replaces each 3x3 convolution by a 3x3 filter per channel
 #   plus a 1x1 mix: about 8 times fewer multiply-adds than the VGG net. In training on this
-#   CPU that saving did not show up at all (about as slow as VGG): depthwise convolutions and
-#   their gradients are poorly optimised compared with ordinary ones. At inference it is
+#   CPU far less of that saving shows up in the seconds: depthwise convolutions and their
+#   gradients are poorly optimised compared with ordinary ones. At inference it is
 #   faster (exercise 2). Separable convolutions pay off on phones and on hardware built for
 #   them; measure before you count on them.
 # - **The Inception-style net** looks at 1x1, 3x3 and 5x5 neighbourhoods side by side and

@@ -113,3 +113,20 @@ def test_results_markdown_and_update_readme(tmp_path):
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
         runner.update_readme(readme, block)
+
+
+def test_readme_only_from_the_log(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(config.MODELS_DIR_ENV, str(tmp_path / "models"))
+    monkeypatch.setenv(config.FAST_ENV, "0")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{runner.README_START}\n{runner.README_END}\n")
+    with pytest.raises(SystemExit, match="no run log"):
+        runner.main(["--readme", str(readme)])
+    models = tmp_path / "models"
+    models.mkdir(exist_ok=True)
+    run = runner.NotebookRun("05_evaluation.ipynb", 12.0, 700.0, True)
+    runner.merge_run_log(models / runner.RUN_LOG_FILE, [run], "full")
+    (models / runner.EVALUATION_FILE).write_text(json.dumps({"test_accuracy": 0.987}))
+    assert runner.main(["--readme", str(readme)]) == 0
+    assert "| 05_evaluation | 0 min 12 s | 700 MB |" in readme.read_text()
+    assert "**98.70%**" in readme.read_text()
