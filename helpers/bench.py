@@ -325,7 +325,8 @@ def readme_table(results: Mapping[str, Any]) -> str:
         f"{results['created']}; {results['n_train']:,} training images, "
         f"{results['n_test']:,} test images.",
         "",
-        f"Architectures (notebook 08): {arch['epochs']} epochs each, batch {arch['batch_size']}, "
+        f"Architectures (notebook 08): {arch['epochs']} epoch{'s' if arch['epochs'] != 1 else ''} "
+        f"each, batch {arch['batch_size']}, "
         f"{arch['optimizer']}.",
         "",
         "| model | parameters | seconds per epoch | test accuracy |",
