@@ -76,7 +76,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from helpers import config, data, distribute, models
+from helpers import config, data, distribute, models, saving
 
 config.set_seed()
 FAST = config.fast_mode()
@@ -356,12 +356,13 @@ summary = pd.DataFrame(
 summary
 
 # %% [markdown]
-# The saved file is an ordinary `.keras` model: load it without any strategy and it gives
-# the accuracy the workers reported.
+# The saved file is an ordinary `.keras` model: load it without any strategy (with
+# `helpers.saving.load_keras_model`, which uses `safe_mode=True`) and it gives the accuracy
+# the workers reported.
 
 # %%
 chief = next(r for r in results if r["is_chief"])
-loaded = keras.saving.load_model(chief["model_path"])
+loaded = saving.load_keras_model(chief["model_path"])
 loaded_accuracy = np.mean(loaded.predict(x_test, verbose=0).argmax(axis=1) == y_test)
 print(
     f"loaded model: test accuracy {loaded_accuracy:.4f} (chief reported {chief['test_accuracy']:.4f})"
