@@ -174,13 +174,13 @@ def results_markdown(runs: list[NotebookRun], mode: str, accuracy: float | None)
 
     acc = f"**{accuracy:.2%}**" if accuracy is not None else "not measured"
     lines = [
-        f"From the last `make course` run ({mode} mode, {os.cpu_count()} CPU cores, "
-        f"Python {platform.python_version()}, TensorFlow {tf.__version__}): "
-        f"{summary_line(runs, mode, accuracy)}.",
+        f"The latest {mode}-mode run of each notebook ({os.cpu_count()} CPU cores, "
+        f"Python {platform.python_version()}, TensorFlow {tf.__version__}; `make course` "
+        f"runs them all): {summary_line(runs, mode, accuracy)}.",
         "",
         f"The article's CNN, trained in `04_training`, scores {acc} on all 10,000 test "
-        "images in `05_evaluation`. Peak memory is the kernel's resident memory (Binder "
-        "gives 2 GB).",
+        "images in `05_evaluation`. Peak memory is the proportional memory (PSS) of the "
+        "kernel and the processes it starts; Binder gives 2 GB.",
         "",
         "| notebook | time | peak memory |",
         "| --- | ---: | ---: |",
