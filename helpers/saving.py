@@ -85,6 +85,19 @@ def save_model_atomically(model: keras.Model, path: str | os.PathLike) -> Path:
     return path
 
 
+def load_course_model(models_dir: Path | None = None) -> tuple[keras.Model, Path, str] | None:
+    """Load the best saved course model (see ``find_course_model``) with the safe loader.
+
+    Returns ``(model, path, description)``, or None if no course model has been saved.
+    Raises ``ModelFileError`` if the file exists but cannot be loaded safely.
+    """
+    found = find_course_model(models_dir)
+    if found is None:
+        return None
+    path, description = found
+    return load_keras_model(path), path, description
+
+
 def find_course_model(models_dir: Path | None = None) -> tuple[Path, str] | None:
     """Return ``(path, description)`` of the best saved course model, or None if none exists.
 

@@ -36,7 +36,7 @@
 # (notebook 00 fetches it) and produces, in `models/`: `article_cnn.keras` (the trained
 # model), `article_cnn_history.json` and `article_cnn_history.csv` (loss and accuracy per
 # epoch). Notebooks 05 and 06 read them. In full mode (10 epochs on 54,000 images) it takes
-# about 5 minutes on a laptop CPU; fast mode trains 1 epoch on 6,000 images.
+# about 2 minutes on a laptop CPU; fast mode trains 1 epoch on 6,000 images.
 
 # %% [markdown]
 # ## Setup

@@ -32,7 +32,7 @@
 # This notebook is the first of the "beyond the article" part; it needs only the MNIST data
 # (notebook 00 fetches it) and trains its own models, so it runs on its own. It trains the
 # same small CNN twice, without and with augmentation, and writes nothing to disk. In full
-# mode (8 epochs per model on 54,000 images) it takes about 6 minutes on a laptop CPU.
+# mode (8 epochs per model on 54,000 images) it takes about 4 minutes on a laptop CPU.
 
 # %% [markdown]
 # ## Setup

@@ -34,7 +34,7 @@
 # `helpers/architectures.py`, so it runs on its own with only the MNIST data. It writes
 # nothing to disk. `python -m helpers.bench` reruns the same measurements from the command
 # line. In full mode (3 epochs for each of the six models on 54,000 images) it takes about
-# 15 minutes on a laptop CPU.
+# 10 minutes on a laptop CPU.
 
 # %% [markdown]
 # ## Setup

@@ -37,7 +37,7 @@
 # 04. If neither has been run it trains the article's CNN for a short while itself and says
 # so. Everything it writes goes to `models/export/` (`models/fast/export/` in fast mode):
 # `digits.keras`, the `saved_model/` folder and three `.tflite` files. In full mode it takes
-# about 2 minutes on a laptop CPU (plus 3 epochs of training if no saved model is found).
+# under a minute on a laptop CPU (plus 3 epochs of training if no saved model is found).
 
 # %% [markdown]
 # ## Setup
@@ -108,14 +108,13 @@ print("test:", x_test.shape, x_test.dtype, "| labels", y_test.shape, y_test.dtyp
 # %% [markdown]
 # ## Find the trained model
 #
-# `saving.find_course_model()` looks in the models folder for the best model the course has
-# saved so far, best first (read it in `helpers/saving.py`).
+# `saving.load_course_model()` loads the best model the course has saved so far, best first
+# (read it in `helpers/saving.py`).
 
 # %%
-found = saving.find_course_model()
+found = saving.load_course_model()
 if found is not None:
-    model_path, model_description = found
-    model = saving.load_keras_model(model_path)
+    model, model_path, model_description = found
     print(f"using {model_description}: {model_path.name}")
 else:
     model = None

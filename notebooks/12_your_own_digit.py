@@ -36,7 +36,7 @@
 # a short while itself and says so. The sample photos are in `images/samples/` (made by
 # `python -m helpers.make_sample_images`). The drawing pad needs JupyterLab with a running
 # kernel (ipycanvas' extension is installed with the course). In full mode the notebook
-# takes about 2 minutes on a laptop CPU, most of it making and reading 1,000 photos.
+# takes about a minute on a laptop CPU, most of it making and reading 1,000 photos.
 
 # %% [markdown]
 # ## Setup
@@ -108,15 +108,14 @@ print(f"{len(sample_paths)} sample photos:", ", ".join(path.name for path in sam
 # %% [markdown]
 # ## Find the trained model
 #
-# `saving.find_course_model()` returns the best model the course has saved so far (read it
+# `saving.load_course_model()` loads the best model the course has saved so far (read it
 # in `helpers/saving.py`). The command-line tool further down needs a file, so a model
 # trained here is saved as `short_cnn.keras` in the models folder.
 
 # %%
-found = saving.find_course_model()
+found = saving.load_course_model()
 if found is not None:
-    model_path, model_description = found
-    model = saving.load_keras_model(model_path)
+    model, model_path, model_description = found
     print(f"using {model_description}: {model_path.name}")
 else:
     model = None

@@ -89,3 +89,14 @@ def test_find_course_model_prefers_the_best(tmp_path):
     (tmp_path / "best_model.keras").write_bytes(b"x")
     path, description = saving.find_course_model(tmp_path)
     assert path.name == "best_model.keras" and "09_best_model" in description
+
+
+def test_load_course_model_loads_the_best_safely(tmp_path):
+    assert saving.load_course_model(tmp_path) is None
+    saving.save_model_atomically(tiny_model(), tmp_path / "article_cnn.keras")
+    model, path, description = saving.load_course_model(tmp_path)
+    assert path.name == "article_cnn.keras" and "04_training" in description
+    assert model.output_shape == (None, 2)
+    (tmp_path / "best_model.keras").write_bytes(b"not a model")
+    with pytest.raises(saving.ModelFileError, match="best_model.keras"):
+        saving.load_course_model(tmp_path)
