@@ -14,7 +14,7 @@ EXPECTED_PARAMS = {
     "small_resnet": 310_570,
     "mobilenet_cnn": 69_258,
     "inception_cnn": 54_538,
-    "best_cnn": 193_194,
+    "best_cnn": 341_162,
     "speed_cnn": 215_194,
 }
 BUILDERS = {
@@ -80,6 +80,13 @@ def test_inception_block_concatenates_four_branches():
     model = architectures.build_inception_cnn()
     assert model.get_layer("inc1_concat").output.shape == (None, 14, 14, 80)
     assert model.get_layer("inc2_concat").output.shape == (None, 7, 7, 160)
+
+
+def test_speed_cnn_downsamples_in_its_first_layer():
+    model = architectures.build_speed_cnn()
+    assert model.get_layer("conv1").output.shape == (None, 12, 12, 24)
+    assert model.get_layer("conv2").output.shape == (None, 10, 10, 32)
+    assert model.get_layer("pool").output.shape == (None, 5, 5, 32)
 
 
 def test_speed_cnn_keeps_float32_output_under_mixed_precision():
