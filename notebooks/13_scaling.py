@@ -35,9 +35,11 @@
 #
 # Read [04 · Train the model](04_training.ipynb) first: this notebook trains the same model
 # in the same way, then distributes it. It needs only `data/mnist.npz`; it saves the
-# two-worker model as `models/multi_worker_cnn.keras`. On a laptop CPU it takes one to two
-# minutes in full mode. No GPU is needed: on one CPU everything runs with one replica, and
-# the notebook prints what would change on more devices.
+# two-worker model as `models/multi_worker_cnn.keras`. On a laptop CPU it takes about a
+# minute in full mode, and at its peak (this kernel and two worker processes, each with its
+# own TensorFlow) it uses about 1.8 GB of memory, under Binder's 2 GB. No GPU is needed: on
+# one CPU everything runs with one replica, and the notebook prints what would change on
+# more devices.
 
 # %% [markdown]
 # ## Setup
@@ -173,8 +175,141 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
+# ## Train on several machines
+#
+# `MirroredStrategy` (above) splits each batch between the devices of one machine.
+# `MultiWorkerMirroredStrategy` does the same synchronous training across machines: each
+# machine (a *worker*) runs the same script, and the all-reduce runs over the network
+# (gRPC, with collective operations). Each worker learns who it is from the `TF_CONFIG`
+# environment variable: the list of all workers, the same on every machine, and its own
+# index in it. Worker 0 is the **chief**: the one that saves the model and writes logs.
+#
+# For two machines listening on port 12345, the two `TF_CONFIG` values are:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+cluster = ["machine-a.example.org:12345", "machine-b.example.org:12345"]
+for index, address in enumerate(cluster):
+    print(
+        f"on {address.split(':')[0]}: TF_CONFIG='{json.dumps(distribute.tf_config(cluster, index))}'"
+    )
+
+# %% [markdown]
+# The workers' servers accept anyone who can reach their port, without a password: run
+# clusters only on a network you trust.
+#
+# ## Start a two-worker cluster on this machine
+#
+# Two processes on one machine behave like two machines: `distribute.run_local_cluster`
+# picks two free ports on localhost, starts `python -m helpers.distribute worker` twice,
+# each with its own `TF_CONFIG`, and waits for both (with a timeout; if one fails it stops
+# the other and shows the end of its error output). Each worker creates the strategy,
+# trains on its own half of the data, and writes its results to a JSON file. The run is
+# small in both modes: starting the processes takes longer than training.
+
+# %% [markdown]
+# We start the cluster now, before this kernel trains anything itself: each worker is a
+# separate Python process with its own TensorFlow, about half a gigabyte of memory each,
+# and on a machine with little memory (Binder gives 2 GB) the kernel and both workers must
+# fit side by side.
+
+# %%
+cluster_train = 1_024 if FAST else 8_192
+cluster_epochs = 1 if FAST else 2
+results = distribute.run_local_cluster(
+    n_workers=2,
+    workdir=config.models_dir() / "cluster",
+    n_train=cluster_train,
+    epochs=cluster_epochs,
+    per_replica_batch=64,
+    save_path=config.models_dir() / "multi_worker_cnn.keras",
+    timeout_s=300,
+)
+
+# %% [markdown]
+# Each worker logged what it did. Both see 2 replicas (one per process), a global batch of
+# 2 × 64 = 128, and the same loss after every epoch: the all-reduce kept them in step.
+
+# %%
+for result in results:
+    print(f"--- {result['log_path']}")
+    print(result["log"])
+
+# %% [markdown]
+# Side by side, the two copies of the model are identical to the last bit: the same SHA-256
+# of their weights, so the same test accuracy. Only the chief saved the model.
+
+# %%
+summary = pd.DataFrame(
+    [
+        {
+            "worker": r["task"],
+            "chief": r["is_chief"],
+            "global batch": r["global_batch"],
+            "steps per epoch": r["steps_per_epoch"],
+            "final loss": round(r["history"]["loss"][-1], 4),
+            "test accuracy": r["test_accuracy"],
+            "weights sha256": r["weights_sha256"][:16],
+            "saved model": os.path.basename(r["model_path"]) if r["model_path"] else "-",
+        }
+        for r in results
+    ]
+)
+summary
+
+# %% [markdown]
+# The saved file is an ordinary `.keras` model: load it without any strategy (with
+# `helpers.saving.load_keras_model`, which uses `safe_mode=True`) and it gives the accuracy
+# the workers reported.
+
+# %%
+(_, _), (test_images, test_labels) = data.load_mnist()  # only the test set is needed here
+x_test, y_test = data.scale_images(test_images), test_labels
+chief = next(r for r in results if r["is_chief"])
+loaded = saving.load_keras_model(chief["model_path"])
+loaded_accuracy = np.mean(loaded.predict(x_test, verbose=0).argmax(axis=1) == y_test)
+print(
+    f"loaded model: test accuracy {loaded_accuracy:.4f} (chief reported {chief['test_accuracy']:.4f})"
+)
+
+# %% [markdown]
+# ## Why the workers do not call `model.fit`
+#
+# > **Note: Keras 3 and `MultiWorkerMirroredStrategy`.** The TensorFlow tutorial on
+# > multi-worker training builds the model in `strategy.scope()` and calls `model.fit`. With
+# > Keras 3 (TensorFlow 2.16 and later) that fails on the first batch as soon as there are
+# > two workers: before training, Keras averages one input batch across replicas to build
+# > the model, and the multi-worker all-reduce cannot take the `(images, labels)` pair it is
+# > given (`ValueError: Attempt to convert a value (PerReplica ...)`). It is a known,
+# > open limitation ([keras-team/keras#20585](https://github.com/keras-team/keras/issues/20585),
+# > where François Chollet answers that Keras 3 does not work with this strategy).
+# > **The fix** used here: a short custom training loop with `strategy.run` (read
+# > `_train_with_loop` in `helpers/distribute.py`), with the same model, Adam optimizer and
+# > loss. Alternatives: Keras 2 (`pip install tf_keras`, `TF_USE_LEGACY_KERAS=1`), or Keras
+# > 3 on the JAX backend with `keras.distribution.DataParallel`.
+#
+# See it for yourself: the same two workers, told to use `model.fit`.
+
+# %%
+try:
+    distribute.run_local_cluster(
+        n_workers=2, workdir=config.models_dir() / "cluster-fit", n_train=1_024, trainer="fit"
+    )
+    print("model.fit worked with MultiWorkerMirroredStrategy in this Keras version")
+except distribute.WorkerError as error:
+    print(str(error).splitlines()[0])
+
+# %% [markdown]
+# In the custom loop, each replica divides its summed loss by the **global** batch
+# (`tf.nn.compute_average_loss`), so that when the all-reduce adds the gradients of all
+# replicas, the result is the gradient of the mean loss over the global batch: exactly what
+# one device would compute on the whole batch.
+
+# %% [markdown]
 # ## Train under `MirroredStrategy`
 #
+# Back in this kernel, on this machine's own devices. With one machine, `model.fit` works
+# under the strategy, and the code is the usual one with two changes.
 # Everything that creates variables (the model, the optimizer, the metrics) must be created
 # inside `strategy.scope()`, so that each variable gets one copy per replica. `fit` then
 # splits every global batch between the replicas. The sizes below follow the replicas this
@@ -278,128 +413,6 @@ ax.set_xlabel("milliseconds per training step (batch 128)")
 ax.set_title(f"Dtype policies on this machine ({'GPU' if gpus else 'CPU only'})")
 ax.margins(x=0.2)
 plt.show()
-
-# %% [markdown]
-# ## Train on several machines
-#
-# `MultiWorkerMirroredStrategy` does the same synchronous training across machines: each
-# machine (a *worker*) runs the same script, and the all-reduce runs over the network
-# (gRPC, with collective operations). Each worker learns who it is from the `TF_CONFIG`
-# environment variable: the list of all workers, the same on every machine, and its own
-# index in it. Worker 0 is the **chief**: the one that saves the model and writes logs.
-#
-# For two machines listening on port 12345, the two `TF_CONFIG` values are:
-
-# %%
-# NBVAL_CHECK_OUTPUT
-cluster = ["machine-a.example.org:12345", "machine-b.example.org:12345"]
-for index, address in enumerate(cluster):
-    print(
-        f"on {address.split(':')[0]}: TF_CONFIG='{json.dumps(distribute.tf_config(cluster, index))}'"
-    )
-
-# %% [markdown]
-# The workers' servers accept anyone who can reach their port, without a password: run
-# clusters only on a network you trust.
-#
-# ## Start a two-worker cluster on this machine
-#
-# Two processes on one machine behave like two machines: `distribute.run_local_cluster`
-# picks two free ports on localhost, starts `python -m helpers.distribute worker` twice,
-# each with its own `TF_CONFIG`, and waits for both (with a timeout; if one fails it stops
-# the other and shows the end of its error output). Each worker creates the strategy,
-# trains on its own half of the data, and writes its results to a JSON file. The run is
-# small in both modes: starting the processes takes longer than training.
-
-# %%
-cluster_train = 1_024 if FAST else 8_192
-cluster_epochs = 1 if FAST else 2
-results = distribute.run_local_cluster(
-    n_workers=2,
-    workdir=config.models_dir() / "cluster",
-    n_train=cluster_train,
-    epochs=cluster_epochs,
-    per_replica_batch=64,
-    save_path=config.models_dir() / "multi_worker_cnn.keras",
-    timeout_s=300,
-)
-
-# %% [markdown]
-# Each worker logged what it did. Both see 2 replicas (one per process), a global batch of
-# 2 × 64 = 128, and the same loss after every epoch: the all-reduce kept them in step.
-
-# %%
-for result in results:
-    print(f"--- {result['log_path']}")
-    print(result["log"])
-
-# %% [markdown]
-# Side by side, the two copies of the model are identical to the last bit: the same SHA-256
-# of their weights, so the same test accuracy. Only the chief saved the model.
-
-# %%
-summary = pd.DataFrame(
-    [
-        {
-            "worker": r["task"],
-            "chief": r["is_chief"],
-            "global batch": r["global_batch"],
-            "steps per epoch": r["steps_per_epoch"],
-            "final loss": round(r["history"]["loss"][-1], 4),
-            "test accuracy": r["test_accuracy"],
-            "weights sha256": r["weights_sha256"][:16],
-            "saved model": os.path.basename(r["model_path"]) if r["model_path"] else "-",
-        }
-        for r in results
-    ]
-)
-summary
-
-# %% [markdown]
-# The saved file is an ordinary `.keras` model: load it without any strategy (with
-# `helpers.saving.load_keras_model`, which uses `safe_mode=True`) and it gives the accuracy
-# the workers reported.
-
-# %%
-chief = next(r for r in results if r["is_chief"])
-loaded = saving.load_keras_model(chief["model_path"])
-loaded_accuracy = np.mean(loaded.predict(x_test, verbose=0).argmax(axis=1) == y_test)
-print(
-    f"loaded model: test accuracy {loaded_accuracy:.4f} (chief reported {chief['test_accuracy']:.4f})"
-)
-
-# %% [markdown]
-# ## Why the workers do not call `model.fit`
-#
-# > **Note: Keras 3 and `MultiWorkerMirroredStrategy`.** The TensorFlow tutorial on
-# > multi-worker training builds the model in `strategy.scope()` and calls `model.fit`. With
-# > Keras 3 (TensorFlow 2.16 and later) that fails on the first batch as soon as there are
-# > two workers: before training, Keras averages one input batch across replicas to build
-# > the model, and the multi-worker all-reduce cannot take the `(images, labels)` pair it is
-# > given (`ValueError: Attempt to convert a value (PerReplica ...)`). It is a known,
-# > open limitation ([keras-team/keras#20585](https://github.com/keras-team/keras/issues/20585),
-# > where François Chollet answers that Keras 3 does not work with this strategy).
-# > **The fix** used here: a short custom training loop with `strategy.run` (read
-# > `_train_with_loop` in `helpers/distribute.py`), with the same model, Adam optimizer and
-# > loss. Alternatives: Keras 2 (`pip install tf_keras`, `TF_USE_LEGACY_KERAS=1`), or Keras
-# > 3 on the JAX backend with `keras.distribution.DataParallel`.
-#
-# See it for yourself: the same two workers, told to use `model.fit`.
-
-# %%
-try:
-    distribute.run_local_cluster(
-        n_workers=2, workdir=config.models_dir() / "cluster-fit", n_train=1_024, trainer="fit"
-    )
-    print("model.fit worked with MultiWorkerMirroredStrategy in this Keras version")
-except distribute.WorkerError as error:
-    print(str(error).splitlines()[0])
-
-# %% [markdown]
-# In the custom loop, each replica divides its summed loss by the **global** batch
-# (`tf.nn.compute_average_loss`), so that when the all-reduce adds the gradients of all
-# replicas, the result is the gradient of the mean loss over the global batch: exactly what
-# one device would compute on the whole batch.
 
 # %% [markdown]
 # ## Summary
