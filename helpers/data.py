@@ -355,6 +355,9 @@ def pickle_gz_from_wheel(wheel: Path) -> bytes:
 
 def from_keras(workdir: Path) -> Arrays:
     """Source 2: Keras' own download (needs the internet)."""
+    # Importing Keras starts TensorFlow, whose C++ start-up log would bury this module's
+    # messages; an environment that set its own level keeps it.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
