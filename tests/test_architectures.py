@@ -15,7 +15,7 @@ EXPECTED_PARAMS = {
     "mobilenet_cnn": 69_258,
     "inception_cnn": 54_538,
     "best_cnn": 341_162,
-    "speed_cnn": 215_194,
+    "speed_cnn": 108_874,
 }
 BUILDERS = {
     "two_block_cnn": architectures.build_two_block_cnn,
@@ -84,7 +84,7 @@ def test_inception_block_concatenates_four_branches():
 
 def test_speed_cnn_downsamples_in_its_first_layer():
     model = architectures.build_speed_cnn()
-    assert model.get_layer("conv1").output.shape == (None, 12, 12, 24)
+    assert model.get_layer("conv1").output.shape == (None, 12, 12, 16)
     assert model.get_layer("conv2").output.shape == (None, 10, 10, 32)
     assert model.get_layer("pool").output.shape == (None, 5, 5, 32)
 

@@ -238,6 +238,7 @@ def test_run_benchmarks_end_to_end_on_tiny_data(monkeypatch, tmp_path, tiny_data
         lambda: {"two-block": architectures.build_two_block_cnn},
     )
     monkeypatch.setattr(bench, "SPEED_SEEDS", (0,))
+    monkeypatch.setattr(bench, "SPEED_BATCH_SIZE", 64)
     results = bench.run_benchmarks(quick=True)
     assert results["quick"] is True and results["n_train"] == 192
     assert [row["model"] for row in results["architectures"]["rows"]] == ["two-block"]
