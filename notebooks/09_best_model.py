@@ -35,7 +35,7 @@
 # (`models/fast/` in fast mode): `best_model_seed0.keras`, `best_model_seed1.keras`,
 # `best_model_seed2.keras`, and a copy of the most accurate one as `best_model.keras`, which
 # later notebooks can load. In full mode (3 seeds x 20 epochs on 60,000 images) it takes
-# about 40 minutes on a 2-core laptop CPU: about 13 minutes per seed.
+# about 36 minutes on a 2-core laptop CPU: about 12 minutes per seed.
 
 # %% [markdown]
 # ## Setup
@@ -133,7 +133,7 @@ for layer in model.layers:
 #   digit, instead of exactly 1 and 0. The model stops pushing its probabilities to
 #   certainty on easy images, which generalises slightly better. Keras' label smoothing needs
 #   one-hot labels, so the pipeline turns the labels into one-hot vectors.
-# - **20 epochs, batch 128**: about 13 minutes per seed on 2 cores.
+# - **20 epochs, batch 128**: about 12 minutes per seed on 2 cores.
 #
 # How the size was chosen: a first version of this model had one convolution at 7x7 and
 # trained for 12 epochs. Trained on the 54,000 training images, it read 99.52% of the 6,000
@@ -300,7 +300,7 @@ pd.crosstab(
 # ## Summary
 #
 # - Augmentation, conv-BatchNorm blocks, a one-cycle schedule and label smoothing together
-#   reach well above 99.5% on MNIST in about 13 minutes per model on a 2-core CPU (this
+#   reach well above 99.5% on MNIST in about 12 minutes per model on a 2-core CPU (this
 #   run's mean over 3 seeds and the ensemble's accuracy are printed above).
 # - Report the mean over seeds; the best seed alone flatters the recipe.
 # - Averaging the probabilities of a few models is the easiest extra accuracy there is,
