@@ -34,7 +34,7 @@
 #
 # It needs only the MNIST data and trains everything itself; it writes nothing to disk.
 # `python -m helpers.bench` reruns the same measurements from the command line. In full
-# mode it takes about 2 minutes on a laptop CPU, most of it the article's pipeline
+# mode it takes about a minute and a half on a laptop CPU, most of it the article's pipeline
 # (10 epochs), which we time as the baseline.
 
 # %% [markdown]
