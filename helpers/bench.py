@@ -2,7 +2,7 @@
 
 ``python -m helpers.bench`` trains the six models of notebook 08 on equal terms, then the
 speed run of notebook 10 against the article's pipeline, in one process, and writes the
-figures to ``results/bench.json`` (about 15 minutes on 2 CPU cores). ``--quick`` does the
+figures to ``results/bench.json`` (about 8 minutes on 2 CPU cores). ``--quick`` does the
 same on 6,000 training images and 1 epoch per model (about 2 minutes).
 ``python -m helpers.bench --readme README.md`` rewrites the README's results table, between
 ``<!-- bench:start -->`` and ``<!-- bench:end -->``, from ``results/bench.json``.
