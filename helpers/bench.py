@@ -4,6 +4,8 @@
 speed run of notebook 10 against the article's pipeline, in one process, and writes the
 figures to ``results/bench.json`` (about 8 minutes on 2 CPU cores). ``--quick`` does the
 same on 6,000 training images and 1 epoch per model (about 2 minutes).
+``python -m helpers.bench --best-recipe-trial`` reruns the validation-split trial that chose
+notebook 09's model size (about 20 minutes).
 ``python -m helpers.bench --readme README.md`` rewrites the README's results table, between
 ``<!-- bench:start -->`` and ``<!-- bench:end -->``, from ``results/bench.json``.
 
@@ -51,6 +53,14 @@ SPEED_BETAS = (0.7, 0.9)
 SPEED_LABEL_SMOOTHING = 0.1
 SPEED_SEEDS = (0, 1, 2, 3, 4)
 SPEED_TARGET_ACCURACY = 0.99
+
+# Notebook 09: the trial on the validation split that chose the best model's size.
+BEST_BATCH_SIZE = 128
+BEST_PEAK_LR = 3e-3
+BEST_RECIPES = {  # name: (convolutions at 7x7, epochs)
+    "one convolution at 7x7, 12 epochs": (1, 12),
+    "two convolutions at 7x7, 20 epochs": (2, 20),
+}
 
 Data = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -226,6 +236,59 @@ def speed_run(
         keras.mixed_precision.set_global_policy(previous)
         gc.collect()  # free this run's tensors and compiled step now, not some time later
     return {"seconds": seconds, "test_accuracy": accuracy}
+
+
+def best_recipe_trial(
+    seed: int = 0, n_train: int | None = None, epochs: int | None = None
+) -> list[dict[str, Any]]:
+    """Train notebook 09's two candidate recipes once each; score them on validation images.
+
+    The same augmentation, one-cycle Adam, label smoothing and batch as notebook 09, trained
+    on the training split only (54,000 images, or the first ``n_train``) and scored on the
+    6,000 validation images; the test set is not touched. ``epochs`` overrides every
+    recipe's epochs (for tests). Returns one row per recipe: name, parameters, epochs,
+    minutes, validation accuracy and errors.
+    """
+    import keras
+
+    from helpers import architectures, augment
+    from helpers import data as mnist
+
+    (x_train, y_train), (x_val, y_val), _ = mnist.prepare_mnist(n_train=n_train)
+    rows = []
+    for name, (convs, recipe_epochs) in BEST_RECIPES.items():
+        n_epochs = recipe_epochs if epochs is None else epochs
+        config.set_seed(seed, deterministic=False)
+        augmenter = augment.augmentation_layers(10, 0.1, 0.1, seed=seed)
+        train = augment.augmented_dataset(
+            x_train, y_train, BEST_BATCH_SIZE, augmenter, seed=seed, num_classes=10
+        )
+        steps = n_epochs * int(np.ceil(len(x_train) / BEST_BATCH_SIZE))
+        model = architectures.build_best_cnn(convs_at_7x7=convs)
+        model.compile(
+            optimizer=keras.optimizers.Adam(
+                learning_rate=architectures.one_cycle(BEST_PEAK_LR, max(steps, 2))
+            ),
+            loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
+            metrics=["accuracy"],
+        )
+        start = time.perf_counter()
+        model.fit(train, epochs=n_epochs, shuffle=False, verbose=0)
+        minutes = (time.perf_counter() - start) / 60
+        predictions = model.predict(x_val, batch_size=1000, verbose=0).argmax(axis=1)
+        accuracy = float((predictions == y_val).mean())
+        rows.append(
+            {
+                "recipe": name,
+                "parameters": model.count_params(),
+                "epochs": n_epochs,
+                "minutes": minutes,
+                "validation_accuracy": accuracy,
+                "validation_errors": int((predictions != y_val).sum()),
+            }
+        )
+        print(f"09 trial: {name}: {minutes:.1f} min, validation accuracy {accuracy:.2%}")
+    return rows
 
 
 def summarise_runs(runs: Sequence[Mapping[str, float]]) -> dict[str, float]:
@@ -410,7 +473,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--readme", type=Path, help="rewrite this README's table from the results file instead"
     )
+    parser.add_argument(
+        "--best-recipe-trial",
+        action="store_true",
+        help="instead: notebook 09's two candidate recipes on the validation split (~20 min)",
+    )
     args = parser.parse_args(argv)
+    if args.best_recipe_trial:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        set_cpu_threads()
+        print(json.dumps(best_recipe_trial(), indent=2))
+        return 0
     if args.readme is not None:
         try:
             update_readme(args.readme, args.output)

@@ -106,3 +106,9 @@ def test_comparison_builders_lists_the_six_models_of_notebook_08():
     assert list(builders)[0] == "article CNN"
     assert builders["article CNN"] is models.build_article_cnn
     assert all(callable(build) for build in builders.values())
+
+
+def test_best_cnn_with_one_convolution_at_7x7_is_the_first_version():
+    assert architectures.build_best_cnn(convs_at_7x7=1).count_params() == 193_194
+    with pytest.raises(ValueError, match="convs_at_7x7"):
+        architectures.build_best_cnn(convs_at_7x7=0)

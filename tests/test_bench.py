@@ -249,3 +249,16 @@ def test_run_benchmarks_end_to_end_on_tiny_data(monkeypatch, tmp_path, tiny_data
     readme.write_text(README)
     bench.update_readme(readme, path)
     assert "| two-block | 34,826 |" in readme.read_text()
+
+
+@pytest.mark.slow
+def test_best_recipe_trial_scores_both_recipes_on_validation_images(monkeypatch, tiny_data):
+    (x_train, y_train), (x_test, y_test) = tiny_data
+    split = ((x_train, y_train), (x_test, y_test), (x_test[:0], y_test[:0]))
+    monkeypatch.setattr("helpers.data.prepare_mnist", lambda n_train=None: split)
+    rows = bench.best_recipe_trial(epochs=1)
+    assert [row["recipe"] for row in rows] == list(bench.BEST_RECIPES)
+    assert [row["parameters"] for row in rows] == [193_194, 341_162]
+    for row in rows:
+        assert row["epochs"] == 1 and 0.0 <= row["validation_accuracy"] <= 1.0
+        assert row["validation_errors"] == round((1 - row["validation_accuracy"]) * len(y_test))
