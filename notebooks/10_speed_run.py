@@ -163,7 +163,7 @@ for layer in speed_model.layers:
 #   images more certain.
 # - **Our own training step.** `model.fit` is convenient, but it does much more than train:
 #   metrics, callbacks, progress, a `tf.data` pipeline with its own threads, which on two
-#   cores compete with the arithmetic. Here the whole training set is one tensor in memory;
+#   cores can compete with the arithmetic. Here the whole training set is one tensor in memory;
 #   each step receives only the indices of its batch, gathers the images, and runs the
 #   forward pass, the gradients and Adam's update in one compiled function
 #   (`tf.function`). The Python loop around it only slices a shuffled list of indices.
@@ -348,7 +348,10 @@ print(f"our training step:   {own_seconds:5.2f} s ({fit_seconds / own_seconds:.1
 # - **A network that learns fast per step and is cheap per image.** The strided first
 #   convolution costs a quarter of a full-size one.
 # - **Less machinery per step.** Compare `model.fit` with our own step just above.
-# - **bfloat16**, on a CPU with AVX512-BF16: compare the two precisions in the table.
+# - **Not necessarily bfloat16.** Compare the two precisions in the table: on this CPU, with
+#   AVX512-BF16, bfloat16 has come out anywhere from level with float32 to about 15% faster
+#   from one run to the next (the README's benchmark is another run). Keep it only if your
+#   own runs show a gain.
 #
 # Compiling the training step with XLA (`jit_compile=True`) was *slower* in our trials: in
 # a one-epoch run the compilation costs more than it saves. On a shared or busy machine
