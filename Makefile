@@ -31,7 +31,7 @@ data: $(STAMP)
 	$(BIN)/python -m helpers.data
 
 course: $(STAMP)
-	$(BIN)/python -m helpers.runner --mode full --readme README.md notebooks/[0-9]*.ipynb
+	$(BIN)/python -m helpers.maintainer.runner --mode full --readme README.md notebooks/[0-9]*.ipynb
 
 test: $(STAMP)
 	$(BIN)/python -m helpers.data
@@ -47,14 +47,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check helpers tests notebooks/*.py
 	$(BIN)/ruff format --check helpers tests notebooks/*.py
 	$(BIN)/python -m pytest -q tests/test_notebooks.py -k paired
-	$(BIN)/python -m helpers.links --check notebooks/[0-9]*.py notebooks/[0-9]*.ipynb
+	$(BIN)/python -m helpers.maintainer.links --check notebooks/[0-9]*.py notebooks/[0-9]*.ipynb
 
 # Sync first (keeps an edit made on either side), fix the scripts, then sync them back.
 format: $(STAMP)
 	$(BIN)/jupytext --sync notebooks/[0-9]*.ipynb
 	$(BIN)/ruff check --fix helpers tests notebooks/*.py
 	$(BIN)/ruff format helpers tests notebooks/*.py
-	$(BIN)/python -m helpers.links notebooks/[0-9]*.py
+	$(BIN)/python -m helpers.maintainer.links notebooks/[0-9]*.py
 	$(BIN)/jupytext --sync notebooks/[0-9]*.ipynb
 
 clean-models:

@@ -1,4 +1,4 @@
-"""Model builders for notebooks 08-10 and ``helpers.bench``, all sized for 28x28 digits.
+"""Model builders for notebooks 08-10 and ``helpers.maintainer.bench``, all sized for 28x28 digits.
 
 Each function returns an uncompiled ``keras.Model`` that ends in a softmax over
 ``num_classes``. The article's own CNN lives in ``helpers.models.build_article_cnn``.

@@ -18,7 +18,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from helpers import environment, links
+from helpers import environment
+from helpers.maintainer import links
 
 COLAB_ENV = "COLAB_RELEASE_TAG"
 CLONE_DIR = Path("/content") / links.REPOSITORY.split("/")[-1]
@@ -102,6 +103,7 @@ def setup(clone_dir: Path | str = CLONE_DIR, run: bool = True) -> list[list[str]
 
 
 SETUP_CODE = """\
+# @title Only on Colab: fetch the course, install what Colab lacks (elsewhere: nothing)
 import sys
 
 if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up

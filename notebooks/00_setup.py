@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -43,7 +48,8 @@
 # *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
 # installs what Colab lacks. Anywhere else it does nothing at all.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Only on Colab: fetch the course, install what Colab lacks (elsewhere: nothing)
 import sys
 
 if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
@@ -238,7 +244,8 @@ print("Models are saved in:", config.models_dir(create=False))
 # %% [markdown]
 # **Solution to exercise 1**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 old_keras = environment.PackageCheck(name="keras", pinned="3.15.1", installed="2.15.0")
 for message in environment.version_warnings([old_keras]):
     print(message)
@@ -246,7 +253,8 @@ for message in environment.version_warnings([old_keras]):
 # %% [markdown]
 # **Solution to exercise 2**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 original = os.environ.get(config.FAST_ENV)
 try:
     for value in ["1", ""]:
@@ -262,6 +270,7 @@ print("Back in", config.mode_name(), "mode")
 # %% [markdown]
 # **Solution to exercise 3**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 cores = os.cpu_count() or 1
 print(f"{cores} cores: about {70_000 // cores:,} images each")

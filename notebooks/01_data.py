@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -39,7 +44,8 @@
 # *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
 # installs what Colab lacks. Anywhere else it does nothing at all.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Only on Colab: fetch the course, install what Colab lacks (elsewhere: nothing)
 import sys
 
 if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
@@ -242,7 +248,8 @@ plots.mean_images(x_train, y_train)
 # %% [markdown]
 # **Solution to exercise 1**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 train_counts = np.bincount(y_train, minlength=10)
 most, least = int(train_counts.argmax()), int(train_counts.argmin())
 print(
@@ -253,7 +260,8 @@ print(f"difference: {train_counts[most] - train_counts[least]:,} images")
 # %% [markdown]
 # **Solution to exercise 2**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 pixels = x_train.astype(np.float32) / 255
 class_means = np.stack([pixels[y_train == d].mean(axis=0) for d in range(10)])
 distances = ((pixels - class_means[y_train]) ** 2).sum(axis=(1, 2))
@@ -272,7 +280,8 @@ plots.image_grid(
 # %% [markdown]
 # **Solution to exercise 3**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 ink = (x_train > 127).mean(axis=(1, 2))
 for digit in (1, 8):
     print(f"digit {digit}: ink covers {ink[y_train == digit].mean():.1%} of the image on average")

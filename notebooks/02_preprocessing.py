@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -40,7 +45,8 @@
 # *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
 # installs what Colab lacks. Anywhere else it does nothing at all.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Only on Colab: fetch the course, install what Colab lacks (elsewhere: nothing)
 import sys
 
 if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
@@ -390,7 +396,8 @@ for split, (theirs_xy, ours_xy) in zip(
 # %% [markdown]
 # **Solution to exercise 1**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 wrong = (x_train_raw[:1] // 255).astype(np.float32)
 print("values after //:", np.unique(wrong))
 plots.image_grid(
@@ -401,7 +408,8 @@ plots.image_grid(
 # %% [markdown]
 # **Solution to exercise 2**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 print(f"expected: {-(-n_val // 32)} batches, the last with {n_val % 32 or 32} images")
 small_batches = tf.data.Dataset.from_tensor_slices((x_val_uint8, y_val)).batch(32).map(rescale)
 sizes = [len(labels) for _, labels in small_batches]
@@ -411,7 +419,8 @@ print(f"got:      {len(sizes)} batches, the last with {sizes[-1]} images")
 # **Solution to exercise 3**
 
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 def validation_indices(seed):
     """Return the indices of the validation images for a given seed."""
     return np.random.default_rng(seed).permutation(len(x_train_raw))[:n_val]

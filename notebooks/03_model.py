@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -39,7 +44,8 @@
 # *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
 # installs what Colab lacks. Anywhere else it does nothing at all.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Only on Colab: fetch the course, install what Colab lacks (elsewhere: nothing)
 import sys
 
 if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
@@ -283,7 +289,8 @@ plots.feature_maps(outputs["conv"], max_maps=32, title="Untrained conv layer")
 # %% [markdown]
 # **Solution to exercise 1**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 conv64 = 3 * 3 * 1 * 64 + 64
 dense64 = (13 * 13 * 64) * 128 + 128
 expected = conv64 + dense64 + 128 * 10 + 10
@@ -306,7 +313,8 @@ assert wider.count_params() == expected
 # %% [markdown]
 # **Solution to exercise 2**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 same = keras.Sequential(
     [
         keras.Input(shape=(28, 28, 1)),
@@ -323,7 +331,8 @@ assert same.layers[-1].count_params() == 14 * 14 * 32 * 128 + 128
 # %% [markdown]
 # **Solution to exercise 3**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 shares = pd.DataFrame(
     {
         "layer": [layer.name for layer in model.layers],

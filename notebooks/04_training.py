@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -45,7 +50,8 @@
 # *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
 # installs what Colab lacks. Anywhere else it does nothing at all.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Only on Colab: fetch the course, install what Colab lacks (elsewhere: nothing)
 import sys
 
 if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
@@ -389,7 +395,8 @@ print(f"{len(event_files)} event file(s) under {logs_dir}")
 # %% [markdown]
 # **Solution to exercise 1**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 bce_model = models.build_article_cnn()
 bce_model.compile(
     optimizer=keras.optimizers.Adam(learning_rate=1e-3),
@@ -414,7 +421,8 @@ print(f"binary_accuracy (Keras 2's 'accuracy' here):   {bce_results['binary_accu
 # %% [markdown]
 # **Solution to exercise 2**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 for size in [32, 128, 512]:
     steps = -(-len(x_train) // size)  # ceiling division: a smaller last batch still counts
     print(f"batch_size {size:>3}: {steps:>4} updates per epoch on {len(x_train):,} images")
@@ -422,7 +430,8 @@ for size in [32, 128, 512]:
 # %% [markdown]
 # **Solution to exercise 3**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 csv_history = pd.read_csv(models_dir / "article_cnn_history.csv")
 json_history = training.load_history(models_dir / "article_cnn_history.json")
 for metric, values in json_history.items():

@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -42,7 +47,8 @@
 # *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
 # installs what Colab lacks. Anywhere else it does nothing at all.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Only on Colab: fetch the course, install what Colab lacks (elsewhere: nothing)
 import sys
 
 if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
@@ -277,7 +283,8 @@ print(evaluation_path.name, "->", evaluation_path.read_text())
 # %% [markdown]
 # **Solution to exercise 1**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 rng = np.random.default_rng(0)
 subset_accuracies = []
 for _ in range(5):
@@ -293,7 +300,8 @@ print(
 # %% [markdown]
 # **Solution to exercise 2**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 recall_matrix = metrics.confusion_matrix(y_test, y_pred, labels=range(10), normalize="true")
 recall_figure = plots.NotebookFigure(figsize=(7, 6), layout="constrained")
 ax = recall_figure.subplots()
@@ -304,7 +312,8 @@ recall_figure
 # %% [markdown]
 # **Solution to exercise 3**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 least_sure = np.argsort(probs.max(axis=1))[:8]
 titles = [f"true {y_test[i]} → pred {y_pred[i]}\n({probs[i].max():.0%})" for i in least_sure]
 plots.image_grid(x_test[least_sure], titles=titles, ncols=8, title="Least sure predictions")

@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -40,7 +45,8 @@
 # *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
 # installs what Colab lacks. Anywhere else it does nothing at all.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Only on Colab: fetch the course, install what Colab lacks (elsewhere: nothing)
 import sys
 
 if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
@@ -291,7 +297,8 @@ plots.feature_maps(pool_maps, max_maps=16, title="After max pooling")
 # %% [markdown]
 # **Solution to exercise 1**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 for key in ["loss", "val_loss"]:
     values = overfit_history[key]
     best_epoch = training.best_epoch(overfit_history, key)
@@ -303,7 +310,8 @@ for key in ["loss", "val_loss"]:
 # %% [markdown]
 # **Solution to exercise 2**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 dropout_model = models.build_article_cnn()
 dropout_model.compile(
     optimizer=keras.optimizers.Adam(learning_rate=1e-3),
@@ -326,7 +334,8 @@ plots.training_curves(dropout_history)
 # %% [markdown]
 # **Solution to exercise 3**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 strongest = int(conv_maps[0].mean(axis=(0, 1)).argmax())
 weights = kernel[:, :, 0, strongest]
 fig, (left, right) = plt.subplots(1, 2, figsize=(6, 3), layout="constrained")

@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -41,7 +46,8 @@
 # *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
 # installs what Colab lacks. Anywhere else it does nothing at all.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Only on Colab: fetch the course, install what Colab lacks (elsewhere: nothing)
 import sys
 
 if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
@@ -369,7 +375,8 @@ plt.show()
 # %% [markdown]
 # **Solution to exercise 1**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 sixes = x_test[y_test == 6]
 predicted = trained["with augmentation"].predict(np.rot90(sixes, 2, axes=(1, 2)), verbose=0)
 counts = np.bincount(predicted.argmax(axis=1), minlength=10)
@@ -383,7 +390,8 @@ print(f"called a 9: {counts[9] / len(sixes):.0%}")
 # %% [markdown]
 # **Solution to exercise 2**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 strong = augment.augmentation_layers(rotation_degrees=45, shift_fraction=0.3, seed=1)
 strong_copies = [np.asarray(strong(originals, training=True)) for _ in range(7)]
 strong_grid = np.stack([originals, *strong_copies], axis=1).reshape(-1, 28, 28, 1)
@@ -394,7 +402,8 @@ plots.image_grid(np.clip(strong_grid, 0, 1), ncols=8, title="rotations of 45°, 
 # %% [markdown]
 # **Solution to exercise 3**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 pixels = range(6)
 curves = {
     name: [

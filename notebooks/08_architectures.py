@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -32,7 +37,7 @@
 #
 # Notebook 03 explains the article's CNN; this one builds every model with
 # `helpers/architectures.py`, so it runs on its own with only the MNIST data. It writes
-# nothing to disk. `python -m helpers.bench` reruns the same measurements from the command
+# nothing to disk. `python -m helpers.maintainer.bench` reruns the same measurements from the command
 # line. In full mode (3 epochs for each of the six models on 54,000 images) it takes about
 # 7 minutes on a laptop CPU.
 
@@ -43,7 +48,8 @@
 # *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
 # installs what Colab lacks. Anywhere else it does nothing at all.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Only on Colab: fetch the course, install what Colab lacks (elsewhere: nothing)
 import sys
 
 if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
@@ -279,7 +285,8 @@ plt.show()
 # %% [markdown]
 # **Solution to exercise 1**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 # conv 3x3, 1 -> 32 channels, no bias: 3*3*1*32; BatchNorm: 4 numbers per channel
 # (scale, shift, and the running mean and variance, which are not trained)
 by_hand = {"block1a_conv": 3 * 3 * 1 * 32, "block1a_bn": 4 * 32,
@@ -293,7 +300,8 @@ for layer_name, count in by_hand.items():
 # %% [markdown]
 # **Solution to exercise 2**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 for name, model in trained.items():
     model.predict(x_test[:1000], batch_size=1000, verbose=0)  # warm up
     start = time.perf_counter()
@@ -303,7 +311,8 @@ for name, model in trained.items():
 # %% [markdown]
 # **Solution to exercise 3**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 # a convolution costs (output height * width) * (kernel height * width * input channels)
 # multiply-adds per output channel
 article_conv = 26 * 26 * (3 * 3 * 1) * 32

@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -44,7 +49,8 @@
 # *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
 # installs what Colab lacks. Anywhere else it does nothing at all.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Only on Colab: fetch the course, install what Colab lacks (elsewhere: nothing)
 import sys
 
 if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
@@ -139,7 +145,7 @@ for layer in model.layers:
 # trained for 12 epochs. Trained on the 54,000 training images, it read 99.52% of the 6,000
 # validation images; this one, with the second convolution at 7x7 and 20 epochs, read
 # 99.58% (25 errors instead of 29), for about two and a half times the training time. One
-# seed each, so the difference is small evidence. `python -m helpers.bench
+# seed each, so the difference is small evidence. `python -m helpers.maintainer.bench
 # --best-recipe-trial` reruns that trial (about 20 minutes); `architectures.build_best_cnn(
 # convs_at_7x7=1)` builds the first version.
 
@@ -320,7 +326,8 @@ pd.crosstab(
 # %% [markdown]
 # **Solution to exercise 1**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 loaded = saving.load_keras_model(best_path)
 loaded_accuracy = (
     loaded.predict(x_test, batch_size=1000, verbose=0).argmax(axis=1) == y_test
@@ -332,7 +339,8 @@ print(
 # %% [markdown]
 # **Solution to exercise 2**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 n_tta = 2_000 if FAST else len(x_test)  # fast mode: the first 2,000 test images
 x_tta, y_tta = x_test[:n_tta], y_test[:n_tta]
 moves = [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)]
@@ -352,7 +360,8 @@ print(
 # %% [markdown]
 # **Solution to exercise 3**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 wrong_everywhere = [
     i for i in wrong if all(p[i].argmax() != y_test[i] for p in test_probs.values())
 ]

@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -33,7 +38,7 @@
 # ## Before you start
 #
 # It needs only the MNIST data and trains everything itself; it writes nothing to disk.
-# `python -m helpers.bench` reruns the same measurements from the command line. In full
+# `python -m helpers.maintainer.bench` reruns the same measurements from the command line. In full
 # mode it takes about a minute and a half on a laptop CPU, most of it the article's pipeline
 # (10 epochs), which we time as the baseline.
 
@@ -49,7 +54,8 @@
 # *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
 # installs what Colab lacks. Anywhere else it does nothing at all.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Only on Colab: fetch the course, install what Colab lacks (elsewhere: nothing)
 import sys
 
 if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
@@ -384,7 +390,8 @@ print(f"our training step:   {own_seconds:5.2f} s ({fit_seconds / own_seconds:.1
 # %% [markdown]
 # **Solution to exercise 1**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 values = tf.constant([1 / 3, 1000.1, 1e-20], dtype=tf.float32)
 rounded = tf.cast(tf.cast(values, tf.bfloat16), tf.float32)
 for value, back in zip(values.numpy(), rounded.numpy(), strict=True):
@@ -395,7 +402,8 @@ for value, back in zip(values.numpy(), rounded.numpy(), strict=True):
 # %% [markdown]
 # **Solution to exercise 2**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 steps = epochs * int(np.ceil(len(x_train) / batch_size))
 schedule = architectures.one_cycle(peak_lr, steps)
 fig, ax = plt.subplots(figsize=(6, 2.5))
@@ -407,7 +415,8 @@ plt.show()
 # %% [markdown]
 # **Solution to exercise 3**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 batch_size = 128
 seconds, accuracy = speed_run(seed=0)
 print(f"batch 128: {seconds:.2f} s, test accuracy {accuracy:.2%}")

@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -49,7 +54,8 @@
 # *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
 # installs what Colab lacks. Anywhere else it does nothing at all.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Only on Colab: fetch the course, install what Colab lacks (elsewhere: nothing)
 import sys
 
 if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
@@ -424,7 +430,8 @@ plots.image_grid(digits_to_show, titles=titles, ncols=6, title="int8 TFLite pred
 # %% [markdown]
 # **Solution to exercise 1**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
 converter.optimizations = [tf.lite.Optimize.DEFAULT]  # no representative data: weights only
 with predict.native_stderr_silenced():  # hide the converter's native log lines
@@ -444,7 +451,8 @@ print(
 # %% [markdown]
 # **Solution to exercise 2**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 for quantization in ["float32", "int8"]:
     interpreter = export.load_interpreter(tflite_paths[quantization])
     for batch in [1, 32, 500]:
@@ -460,7 +468,8 @@ for quantization in ["float32", "int8"]:
 # %% [markdown]
 # **Solution to exercise 3**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 with zipfile.ZipFile(keras_path) as archive:
     keras_config = json.loads(archive.read("config.json"))
     print("files:", {info.filename: info.file_size for info in archive.infolist()})

@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -34,7 +39,7 @@
 # This notebook needs a trained model: `best_model.keras` from notebook 09 if it exists,
 # else `article_cnn.keras` from notebook 04; with neither, it trains the article's CNN for
 # a short while itself and says so. The sample photos are in `images/samples/` (made by
-# `python -m helpers.make_sample_images`). The drawing pad needs JupyterLab with a running
+# `python -m helpers.maintainer.make_sample_images`). The drawing pad needs JupyterLab with a running
 # kernel (ipycanvas' extension is installed with the course). In full mode the notebook
 # takes about a minute on a laptop CPU, most of it making and reading 1,000 photos.
 
@@ -45,7 +50,8 @@
 # *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
 # installs what Colab lacks. Anywhere else it does nothing at all.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Only on Colab: fetch the course, install what Colab lacks (elsewhere: nothing)
 import sys
 
 if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
@@ -381,7 +387,8 @@ drawpad.panels(
 # %% [markdown]
 # **Solution to exercise 1**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 cornered = []
 for phone_photo in photos:
     resized = digits.preprocess_steps(phone_photo)["resized"]
@@ -397,7 +404,8 @@ print(f"in the corner:   {np.mean(corner_digits == true_digits):.1%}")
 # %% [markdown]
 # **Solution to exercise 2**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 per_digit = pd.DataFrame(
     {
         "true digit": true_digits,
@@ -416,7 +424,8 @@ per_digit_accuracy.sort_values("lost (points)", ascending=False).round(3)
 # %% [markdown]
 # **Solution to exercise 3**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 paper = tuple(int(v) for v in np.median(np.asarray(photo).reshape(-1, 3), axis=0))
 for angle in [0, 10, 20, 30, 45]:
     rotated = photo.rotate(angle, expand=True, fillcolor=paper)

@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -43,7 +48,8 @@
 # *Only on Colab*: the next cell fetches the course (its `helpers` package and pins) and
 # installs what Colab lacks. Anywhere else it does nothing at all.
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Only on Colab: fetch the course, install what Colab lacks (elsewhere: nothing)
 import sys
 
 if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set it up
@@ -460,7 +466,8 @@ plt.show()
 # %% [markdown]
 # **Solution to exercise 1**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 if HAVE_FASHION:
     worst = evaluation.most_confused_pairs(y_test, y_pred, k=1).iloc[0]
     pair = {int(worst["true"]), int(worst["predicted"])}
@@ -480,7 +487,8 @@ fig
 # %% [markdown]
 # **Solution to exercise 2**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 per_class_recall = metrics.recall_score(y_test_skewed, probs_plain.argmax(1), average=None)
 support = np.bincount(y_test_skewed, minlength=10)
 print(
@@ -495,7 +503,8 @@ print(
 # %% [markdown]
 # **Solution to exercise 3**
 
-# %% jupyter={"source_hidden": true}
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Solution
 train_share = train_counts / train_counts.sum()
 adjusted = probs_plain / train_share  # undo the prior the model learned from the counts
 adjusted /= adjusted.sum(axis=1, keepdims=True)

@@ -1,4 +1,4 @@
-"""Tests for helpers.bench: the results file, the README table, and a tiny benchmark run.
+"""Tests for helpers.maintainer.bench: the results file, the README table, and a tiny benchmark run.
 
 Timings are never asserted: only that they are recorded and the bookkeeping is right.
 """
@@ -11,7 +11,8 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import architectures, bench
+from helpers import architectures
+from helpers.maintainer import bench
 
 
 def fake_results(quick: bool = False) -> dict:
@@ -123,7 +124,7 @@ def test_write_then_read_results(tmp_path):
 
 
 def test_read_results_explains_a_missing_or_wrong_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="python -m helpers.bench"):
+    with pytest.raises(FileNotFoundError, match="python -m helpers.maintainer.bench"):
         bench.read_results(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import colab, config, environment, links
+from helpers import colab, config, environment
+from helpers.maintainer import links
 
 
 @pytest.fixture

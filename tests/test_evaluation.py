@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from helpers import evaluation, runner
+from helpers import evaluation
+from helpers.maintainer import runner
 
 # Ten examples: three mistakes (4 -> 9 twice, 7 -> 1 once).
 Y_TRUE = np.array([0, 1, 2, 4, 4, 4, 7, 7, 9, 9])

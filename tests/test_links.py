@@ -1,4 +1,4 @@
-"""Tests for helpers.links: the Binder/Colab URLs and the tool that puts them in the notebooks."""
+"""Tests for helpers.maintainer.links: the Binder/Colab URLs and the tool that puts them in the notebooks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from helpers import config, links
+from helpers import config
+from helpers.maintainer import links
 
 HEADER = """\
 # ---
@@ -174,7 +175,7 @@ def test_cli_check_finds_links_copied_from_another_notebook(tmp_path, capsys):
     assert links.main(["--check", "--root", str(tmp_path), str(script)]) == 1
     err = capsys.readouterr().err
     assert "02_preprocessing.py: the links line points at another notebook" in err
-    assert "fix: python -m helpers.links" in err
+    assert "fix: python -m helpers.maintainer.links" in err
 
 
 def write_notebook(tmp_path, first_markdown):
@@ -219,6 +220,6 @@ def test_committed_notebook_links_to_itself_on_binder_and_colab(path):
     notebook = path.relative_to(config.REPO_ROOT).as_posix()
     found = links.notebook_links(path) or ""
     script = f"notebooks/{path.stem}.py"
-    fix = f"run `python -m helpers.links {script} && jupytext --sync {script}`"
+    fix = f"run `python -m helpers.maintainer.links {script} && jupytext --sync {script}`"
     assert links.binder_url(notebook) in found, f"{path.name}: no Binder link to itself; {fix}"
     assert links.colab_url(notebook) in found, f"{path.name}: no Colab link to itself; {fix}"

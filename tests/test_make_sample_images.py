@@ -1,4 +1,4 @@
-"""Tests for helpers.make_sample_images and the sample pictures it wrote to images/samples."""
+"""Tests for helpers.maintainer.make_sample_images and the sample pictures it wrote to images/samples."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from helpers import digits
-from helpers import make_sample_images as samples
+from helpers.maintainer import make_sample_images as samples
 
 
 def test_catmull_rom_passes_through_its_points():
@@ -40,7 +40,7 @@ def test_sample_photo_formats():
 def test_committed_samples_are_small_and_as_described():
     for digit in range(10):
         path = samples.SAMPLES_DIR / samples.sample_file_name(digit)
-        assert path.exists(), f"{path} missing: run python -m helpers.make_sample_images"
+        assert path.exists(), f"{path} missing: run python -m helpers.maintainer.make_sample_images"
         assert path.stat().st_size < 60_000, path.name
         with Image.open(path) as image:
             expected = {samples.TRANSPARENT_DIGIT: "RGBA", samples.GRAYSCALE_DIGIT: "L"}

@@ -1,4 +1,4 @@
-"""Tests for helpers.runner: executing notebooks in place and the summary line."""
+"""Tests for helpers.maintainer.runner: executing notebooks in place and the summary line."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 import nbformat
 import pytest
 
-from helpers import config, runner
+from helpers import config
+from helpers.maintainer import runner
 
 
 def write_notebook(path, *sources):

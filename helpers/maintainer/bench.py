@@ -1,12 +1,12 @@
 """Rerun the measurements of notebooks 08 and 10 and keep them in ``results/bench.json``.
 
-``python -m helpers.bench`` trains the six models of notebook 08 on equal terms, then the
+``python -m helpers.maintainer.bench`` trains the six models of notebook 08 on equal terms, then the
 speed run of notebook 10 against the article's pipeline, in one process, and writes the
 figures to ``results/bench.json`` (about 8 minutes on 2 CPU cores). ``--quick`` does the
 same on 6,000 training images and 1 epoch per model (about 2 minutes).
-``python -m helpers.bench --best-recipe-trial`` reruns the validation-split trial that chose
+``python -m helpers.maintainer.bench --best-recipe-trial`` reruns the validation-split trial that chose
 notebook 09's model size (about 20 minutes).
-``python -m helpers.bench --readme README.md`` rewrites the README's results table, between
+``python -m helpers.maintainer.bench --readme README.md`` rewrites the README's results table, between
 ``<!-- bench:start -->`` and ``<!-- bench:end -->``, from ``results/bench.json``.
 
 The recipes are the ones the notebooks show cell by cell; change both together. Timings
@@ -376,7 +376,7 @@ def read_results(path: Path = RESULTS_PATH) -> dict[str, Any]:
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"no benchmark results at {path}: run `python -m helpers.bench`")
+        raise FileNotFoundError(f"no benchmark results at {path}: run `python -m helpers.maintainer.bench`")
     try:
         results = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
@@ -394,7 +394,7 @@ def readme_table(results: Mapping[str, Any]) -> str:
     speed = results["speed_run"]
     article = speed["article_pipeline"]
     lines = [
-        f"Measured by `python -m helpers.bench{' --quick' if results.get('quick') else ''}` "
+        f"Measured by `python -m helpers.maintainer.bench{' --quick' if results.get('quick') else ''}` "
         f"on {machine['cpu']} ({machine['cores']} cores), TensorFlow {machine['tensorflow']}, "
         f"{results['created']}; {results['n_train']:,} training images, "
         f"{results['n_test']:,} test images.",

@@ -3,10 +3,10 @@
 ``binder_url("notebooks/01_data.ipynb")`` and ``colab_url(...)`` return the two URLs;
 ``badges(...)`` returns the markdown line that every notebook shows under its title.
 
-``python -m helpers.links notebooks/*.py`` puts that line into each notebook *script*
+``python -m helpers.maintainer.links notebooks/*.py`` puts that line into each notebook *script*
 (py:percent), in its first markdown cell, right after the title's first paragraph, or
 updates it where it is already there; then ``jupytext --sync`` carries it into the
-notebook. ``python -m helpers.links --check notebooks/*.py notebooks/*.ipynb`` changes
+notebook. ``python -m helpers.maintainer.links --check notebooks/*.py notebooks/*.ipynb`` changes
 nothing and exits with 1 if a file's links are missing or point at another notebook.
 """
 
@@ -175,7 +175,7 @@ def check_links(found: str | None, notebook: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m helpers.links [--check] FILE...``: add/update the links, or check them."""
+    """``python -m helpers.maintainer.links [--check] FILE...``: add/update the links, or check them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", type=Path, help="notebook scripts (.py) or notebooks")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if wrong")
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         print(problem, file=sys.stderr)
     if problems and args.check:
         print(
-            "fix: python -m helpers.links notebooks/[0-9]*.py && jupytext --sync notebooks/[0-9]*.py",
+            "fix: python -m helpers.maintainer.links notebooks/[0-9]*.py && jupytext --sync notebooks/[0-9]*.py",
             file=sys.stderr,
         )
     return 1 if problems else 0

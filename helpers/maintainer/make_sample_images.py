@@ -5,8 +5,8 @@ through jittered control points, with a pen whose width changes along the stroke
 dark ink on light, unevenly lit, noisy paper, off-centre and slanted. These are not MNIST
 digits: they test the preprocessing of ``helpers.digits`` on pictures it has never seen.
 
-    python -m helpers.make_sample_images            # writes images/samples/
-    python -m helpers.make_sample_images --out DIR
+    python -m helpers.maintainer.make_sample_images            # writes images/samples/
+    python -m helpers.maintainer.make_sample_images --out DIR
 
 The same seed gives the same pictures. Formats: RGB JPEG, except ``digit_3.png`` (ink on
 a transparent background, like a drawing app's export) and ``digit_8.jpg`` (a grayscale
@@ -205,7 +205,7 @@ def write_samples(out_dir: Path = SAMPLES_DIR, seed: int = SEED) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Write the samples and print each file with its size; return 0."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.make_sample_images")
+    parser = argparse.ArgumentParser(prog="python -m helpers.maintainer.make_sample_images")
     parser.add_argument("--out", type=Path, default=SAMPLES_DIR, help="folder to write into")
     parser.add_argument("--seed", type=int, default=SEED, help="random seed (default %(default)s)")
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """Execute notebooks top to bottom in a fresh kernel each, in place, and summarise.
 
-``python -m helpers.runner --mode full notebooks/[0-9]*.ipynb`` is what ``make course``
+``python -m helpers.maintainer.runner --mode full notebooks/[0-9]*.ipynb`` is what ``make course``
 runs. Each notebook gets its own kernel, so none can depend on another's variables. A
 notebook that fails is not overwritten: the failed copy is saved beside the models, and
 the run stops with a non-zero exit code.
