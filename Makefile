@@ -13,8 +13,8 @@ help:
 	@echo "make test     unit tests + nbval over every notebook in fast mode"
 	@echo "make lab      open JupyterLab on the notebooks"
 	@echo "make data     fetch and verify MNIST into data/"
-	@echo "make lint     ruff check + format check + jupytext pairing + Binder/Colab links check"
-	@echo "make format   ruff fix + format, Binder/Colab links, then re-sync notebooks and scripts"
+	@echo "make lint     ruff, jupytext pairing, links, # @save copies, figures in the prose"
+	@echo "make format   ruff fix + format, links, re-sync notebooks, then copy # @save cells to helpers/"
 
 $(STAMP): requirements.txt pyproject.toml etc/ipython_kernel_config.py
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -48,6 +48,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check helpers tests notebooks/*.py
 	$(BIN)/python -m pytest -q tests/test_notebooks.py -k paired
 	$(BIN)/python -m helpers.maintainer.links --check notebooks/[0-9]*.py notebooks/[0-9]*.ipynb
+	$(BIN)/python -m helpers.maintainer.lessons --check
+	$(BIN)/python -m helpers.maintainer.prose notebooks/[0-9]*.ipynb
 
 # Sync first (keeps an edit made on either side), fix the scripts, then sync them back.
 format: $(STAMP)
@@ -56,6 +58,7 @@ format: $(STAMP)
 	$(BIN)/ruff format helpers tests notebooks/*.py
 	$(BIN)/python -m helpers.maintainer.links notebooks/[0-9]*.py
 	$(BIN)/jupytext --sync notebooks/[0-9]*.ipynb
+	$(BIN)/python -m helpers.maintainer.lessons
 
 clean-models:
 	rm -rf models/
