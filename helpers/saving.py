@@ -9,7 +9,9 @@ model is expected.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,18 +41,7 @@ def load_keras_model(path: str | os.PathLike, compile: bool = True) -> keras.Mod
     ``Lambda`` layer or other code that safe mode refuses, or cannot be read.
     """
     path = Path(path)
-    if not path.exists():
-        raise ModelFileError(f"{path}: no such model file; save one with model.save('x.keras')")
-    if path.suffix != ".keras":
-        raise ModelFileError(
-            f"{path}: not a .keras file; only the Keras 3 format is loaded, because .h5 and "
-            "pickle files can run code; re-save the model with model.save('model.keras')"
-        )
-    if not zipfile.is_zipfile(path):
-        raise ModelFileError(
-            f"{path}: not a Keras model (a .keras file is a zip archive, this is not); "
-            "delete it and save the model again"
-        )
+    _check_model_file(path)
     import keras
 
     try:
@@ -65,6 +56,53 @@ def load_keras_model(path: str | os.PathLike, compile: bool = True) -> keras.Mod
             ) from exc
         reason = text.splitlines()[0] if text else type(exc).__name__
         raise ModelFileError(f"{path}: cannot load the Keras model ({reason})") from exc
+
+
+def _check_model_file(path: Path) -> None:
+    """Raise ``ModelFileError`` naming the true cause if ``path`` cannot be a model to load.
+
+    Missing, a dangling link, a link loop, not a regular file, unreadable (permissions),
+    not ``.keras``, or not a zip archive: each gets its own message, and only a file that
+    is truly damaged gets the advice to save the model again.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise ModelFileError(f"{path}: a symbolic link to a missing file") from None
+        raise ModelFileError(
+            f"{path}: no such model file; save one with model.save('x.keras')"
+        ) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ModelFileError(f"{path}: a loop of symbolic links; fix the link") from None
+        raise ModelFileError(f"{path}: cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ModelFileError(f"{path}: not a regular file (a folder, pipe or device)")
+    if path.suffix != ".keras":
+        raise ModelFileError(
+            f"{path}: not a .keras file; only the Keras 3 format is loaded, because .h5 and "
+            "pickle files can run code; re-save the model with model.save('model.keras')"
+        )
+    try:
+        with path.open("rb") as file:
+            head = file.read(4)
+    except PermissionError:
+        raise ModelFileError(
+            f"{path}: permission denied; the file may be fine, but this user cannot read "
+            "it: check its permissions (ls -l)"
+        ) from None
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot be read ({exc.strerror})") from None
+    if head != b"PK\x03\x04":
+        raise ModelFileError(
+            f"{path}: not a Keras model (a .keras file is a zip archive, this is not); "
+            "if it should be one, save the model again with model.save()"
+        )
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(
+            f"{path}: a zip archive that is truncated or damaged; save the model again"
+        )
 
 
 def save_model_atomically(model: keras.Model, path: str | os.PathLike) -> Path:

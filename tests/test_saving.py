@@ -100,3 +100,40 @@ def test_load_course_model_loads_the_best_safely(tmp_path):
     (tmp_path / "best_model.keras").write_bytes(b"not a model")
     with pytest.raises(saving.ModelFileError, match="best_model.keras"):
         saving.load_course_model(tmp_path)
+
+
+def test_an_unreadable_good_model_is_not_called_damaged(tmp_path, monkeypatch):
+    path = saving.save_model_atomically(tiny_model(), tmp_path / "good.keras")
+    real_open = type(path).open
+
+    def no_permission(self, *args, **kwargs):
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(path), "open", no_permission)  # as for a user without read rights
+    with pytest.raises(saving.ModelFileError, match="permission denied") as info:
+        saving.load_keras_model(path)
+    assert "delete" not in str(info.value) and "save the model again" not in str(info.value)
+
+
+def test_a_link_loop_a_dangling_link_and_a_folder_each_name_their_cause(tmp_path):
+    loop = tmp_path / "loop.keras"
+    loop.symlink_to(loop)
+    with pytest.raises(saving.ModelFileError, match="loop of symbolic links"):
+        saving.load_keras_model(loop)
+    dangling = tmp_path / "dangling.keras"
+    dangling.symlink_to(tmp_path / "gone.keras")
+    with pytest.raises(saving.ModelFileError, match="link to a missing file"):
+        saving.load_keras_model(dangling)
+    folder = tmp_path / "folder.keras"
+    folder.mkdir()
+    with pytest.raises(saving.ModelFileError, match="not a regular file"):
+        saving.load_keras_model(folder)
+
+
+def test_a_truncated_archive_is_called_damaged(tmp_path):
+    path = saving.save_model_atomically(tiny_model(), tmp_path / "m.keras")
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(saving.ModelFileError, match="truncated or damaged"):
+        saving.load_keras_model(path)
