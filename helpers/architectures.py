@@ -8,7 +8,6 @@ Each function returns an uncompiled ``keras.Model`` that ends in a softmax over
 - ``build_small_resnet``: residual blocks (08);
 - ``build_mobilenet_cnn``: depthwise-separable convolutions (08);
 - ``build_inception_cnn``: Inception blocks, parallel 1x1 / 3x3 / 5x5 / pool branches (08);
-- ``build_best_cnn``: the model of notebook 09 (the strongest one the course trains);
 - ``build_speed_cnn``: the small, fast model of notebook 10.
 
 ``comparison_builders()`` returns the six models of notebook 08 by display name, and
@@ -186,35 +185,6 @@ def build_inception_cnn(
     x = layers.GlobalAveragePooling2D(name="global_pool")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
     return keras.Model(inputs, outputs, name="inception_cnn")
-
-
-def build_best_cnn(
-    input_shape: InputShape = MNIST_SHAPE,
-    num_classes: int = 10,
-    dropout: float = 0.4,
-    convs_at_7x7: int = 2,
-) -> keras.Model:
-    """Return notebook 09's model: conv-BN-ReLU blocks 32 | 64, 64 | 128, 128, dropout, softmax.
-
-    Conv 32 (28x28) -> pool -> Conv 64 -> Conv 64 (14x14) -> pool -> Conv 128 -> Conv 128
-    (7x7) -> Flatten -> Dropout -> Dense softmax: 341,162 parameters for MNIST.
-    ``convs_at_7x7=1`` gives the smaller first version that 09's recipe trial compares
-    against (193,194 parameters). Raises ``ValueError`` if ``convs_at_7x7`` is below 1.
-    """
-    if convs_at_7x7 < 1:
-        raise ValueError(f"convs_at_7x7 must be at least 1, got {convs_at_7x7}")
-    inputs = keras.Input(shape=input_shape)
-    x = conv_bn_relu(inputs, 32, name="block1")
-    x = layers.MaxPooling2D(2, name="pool1")(x)
-    x = conv_bn_relu(x, 64, name="block2a")
-    x = conv_bn_relu(x, 64, name="block2b")
-    x = layers.MaxPooling2D(2, name="pool2")(x)
-    for index in range(convs_at_7x7):
-        x = conv_bn_relu(x, 128, name=f"block3{'abcdefgh'[index]}")
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
-    return keras.Model(inputs, outputs, name="best_cnn")
 
 
 def build_speed_cnn(input_shape: InputShape = MNIST_SHAPE, num_classes: int = 10) -> keras.Model:

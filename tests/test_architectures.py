@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import architectures, models
+from helpers import architectures, best_model, models
 
 EXPECTED_PARAMS = {
     "two_block_cnn": 34_826,
@@ -23,7 +23,7 @@ BUILDERS = {
     "small_resnet": architectures.build_small_resnet,
     "mobilenet_cnn": architectures.build_mobilenet_cnn,
     "inception_cnn": architectures.build_inception_cnn,
-    "best_cnn": architectures.build_best_cnn,
+    "best_cnn": best_model.build_best_cnn,
     "speed_cnn": architectures.build_speed_cnn,
 }
 
@@ -53,7 +53,7 @@ def test_builder_other_number_of_classes(name):
 
 
 def test_builders_are_uncompiled_and_independent():
-    first, second = architectures.build_best_cnn(), architectures.build_best_cnn()
+    first, second = best_model.build_best_cnn(), best_model.build_best_cnn()
     assert not first.compiled
     assert first.layers[1] is not second.layers[1]
 
@@ -109,6 +109,6 @@ def test_comparison_builders_lists_the_six_models_of_notebook_08():
 
 
 def test_best_cnn_with_one_convolution_at_7x7_is_the_first_version():
-    assert architectures.build_best_cnn(convs_at_7x7=1).count_params() == 193_194
+    assert best_model.build_best_cnn(convs_at_7x7=1).count_params() == 193_194
     with pytest.raises(ValueError, match="convs_at_7x7"):
-        architectures.build_best_cnn(convs_at_7x7=0)
+        best_model.build_best_cnn(convs_at_7x7=0)

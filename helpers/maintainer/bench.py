@@ -243,37 +243,30 @@ def best_recipe_trial(
 ) -> list[dict[str, Any]]:
     """Train notebook 09's two candidate recipes once each; score them on validation images.
 
-    The same augmentation, one-cycle Adam, label smoothing and batch as notebook 09, trained
-    on the training split only (54,000 images, or the first ``n_train``) and scored on the
-    6,000 validation images; the test set is not touched. ``epochs`` overrides every
-    recipe's epochs (for tests). Returns one row per recipe: name, parameters, epochs,
-    minutes, validation accuracy and errors.
+    Each recipe is trained by notebook 09's own ``train_best_model`` (its augmentation,
+    one-cycle Adam, label smoothing and batch), on the training split only (54,000 images,
+    or the first ``n_train``) and scored on the 6,000 validation images; the test set is
+    not touched. ``epochs`` overrides every recipe's epochs (for tests). Returns one row
+    per recipe: name, parameters, epochs, minutes, validation accuracy and errors.
     """
-    import keras
-
-    from helpers import architectures, augment
+    from helpers import best_model
     from helpers import data as mnist
 
     (x_train, y_train), (x_val, y_val), _ = mnist.prepare_mnist(n_train=n_train)
     rows = []
     for name, (convs, recipe_epochs) in BEST_RECIPES.items():
         n_epochs = recipe_epochs if epochs is None else epochs
-        config.set_seed(seed, deterministic=False)
-        augmenter = augment.augmentation_layers(10, 0.1, 0.1, seed=seed)
-        train = augment.augmented_dataset(
-            x_train, y_train, BEST_BATCH_SIZE, augmenter, seed=seed, num_classes=10
-        )
-        steps = n_epochs * int(np.ceil(len(x_train) / BEST_BATCH_SIZE))
-        model = architectures.build_best_cnn(convs_at_7x7=convs)
-        model.compile(
-            optimizer=keras.optimizers.Adam(
-                learning_rate=architectures.one_cycle(BEST_PEAK_LR, max(steps, 2))
-            ),
-            loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
-            metrics=["accuracy"],
-        )
         start = time.perf_counter()
-        model.fit(train, epochs=n_epochs, shuffle=False, verbose=0)
+        model, _ = best_model.train_best_model(
+            x_train,
+            y_train,
+            n_epochs,
+            seed,
+            batch_size=BEST_BATCH_SIZE,
+            peak_lr=BEST_PEAK_LR,
+            convs_at_7x7=convs,
+            verbose=0,
+        )
         minutes = (time.perf_counter() - start) / 60
         predictions = model.predict(x_val, batch_size=1000, verbose=0).argmax(axis=1)
         accuracy = float((predictions == y_val).mean())
