@@ -18,8 +18,6 @@ import tensorflow as tf
 from helpers import architectures, augment, config
 
 
-# ruff would add blank lines before the end marker that the generator writes
-# fmt: off
 # >>> notebooks/09_best_model.ipynb (generated: python -m helpers.maintainer.lessons)
 def build_best_cnn(
     input_shape: tuple[int, int, int] = (28, 28, 1),
@@ -100,5 +98,6 @@ def train_best_model(
     # shuffle=False: the pipeline already reshuffles every epoch
     history = model.fit(train, epochs=epochs, shuffle=False, verbose=verbose)
     return model, history
+
+
 # <<< notebooks/09_best_model.ipynb
-# fmt: on

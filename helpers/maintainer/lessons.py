@@ -12,6 +12,8 @@ notebook order::
 
     # >>> notebooks/08_architectures.ipynb (generated: python -m helpers.maintainer.lessons)
     def residual_block(x, filters): ...
+
+
     # <<< notebooks/08_architectures.ipynb
 
 The block is never edited by hand: edit the notebook cell, then run
@@ -74,8 +76,8 @@ def module_path(module: str, root: Path = config.REPO_ROOT) -> Path:
 
 def render_block(notebook: str, sources: list[str]) -> str:
     """Return the generated block for one notebook's cells, markers included."""
-    body = "\n\n\n".join(sources)
-    return f"{BEGIN.format(notebook=notebook)}\n{body}\n{END.format(notebook=notebook)}"
+    body = "\n\n\n".join(sources)  # two blank lines between cells, and before the end
+    return f"{BEGIN.format(notebook=notebook)}\n{body}\n\n\n{END.format(notebook=notebook)}"
 
 
 def replace_block(text: str, notebook: str, block: str, path: Path) -> str:
