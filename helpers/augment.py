@@ -1,17 +1,16 @@
-"""Data augmentation for digits (notebooks 07 and 09), and perturbed test sets.
+"""Data augmentation taught in notebook 07 (used by 09 and the benchmark), and moved test sets.
 
-Two ways to make randomly moved copies of the training images:
-
-- ``augmentation_layers`` + ``augmented_dataset``: Keras preprocessing layers
+- ``augmentation_layers`` and ``augmented_dataset``: Keras preprocessing layers
   (``RandomRotation``, ``RandomTranslation``, ``RandomZoom``) mapped over whole batches
-  inside a ``tf.data`` pipeline, in TensorFlow's own threads;
-- ``legacy_random_transform`` + ``legacy_flow``: a NumPy/SciPy re-implementation of what
-  Keras 2's ``ImageDataGenerator(rotation_range=..., width_shift_range=...,
-  height_shift_range=..., zoom_range=...).flow(x, y)`` did: one affine transform per image
-  with ``scipy.ndimage.affine_transform`` in a Python loop, batch by batch. It exists to
-  compare speeds, because ``ImageDataGenerator`` is gone from Keras 3.
-
-``shift_images`` and ``rotate_images`` build the moved test sets of the robustness check.
+  inside a ``tf.data`` pipeline. Notebook 07 writes them in its cells, marked
+  ``# @save helpers.augment``: edit those cells, then run
+  ``python -m helpers.maintainer.lessons``.
+- ``legacy_random_transform`` and ``legacy_flow``: a NumPy/SciPy stand-in for what Keras 2's
+  ``ImageDataGenerator(rotation_range=..., width_shift_range=..., height_shift_range=...,
+  zoom_range=...).flow(x, y)`` did: one affine transform per image with
+  ``scipy.ndimage.affine_transform`` in a Python loop, batch by batch. It exists so that 07
+  can time that method, because ``ImageDataGenerator`` is gone from Keras 3.
+- ``shift_images`` and ``rotate_images`` build the moved test sets of 07's robustness check.
 """
 
 from __future__ import annotations
@@ -39,9 +38,7 @@ def _check_images(images: np.ndarray, name: str = "images") -> np.ndarray:
     return array.astype(np.float32, copy=False)
 
 
-# ------------------------------------------------------------------- tf.data + Keras
-
-
+# >>> notebooks/07_augmentation.ipynb (generated: python -m helpers.maintainer.lessons)
 def augmentation_layers(
     rotation_degrees: float = 10.0,
     shift_fraction: float = 0.1,
@@ -51,20 +48,14 @@ def augmentation_layers(
     """Return a ``keras.Sequential`` of RandomRotation, RandomTranslation and RandomZoom.
 
     Rotations are uniform in +-``rotation_degrees``, shifts in +-``shift_fraction`` of the
-    image size (0.1 = 2.8 pixels), zooms in +-``zoom_fraction``. Uncovered pixels are
-    filled with 0 (black background). The layers act only when called with
-    ``training=True``. Raises ``ValueError`` for a negative amount or a rotation of 180
-    degrees or more.
+    image size (0.1 = 2.8 pixels), zooms in +-``zoom_fraction``; uncovered pixels are 0.
+    Raises ``ValueError`` for a negative amount or a rotation of 180 degrees or more.
     """
-    for name, value in [
-        ("rotation_degrees", rotation_degrees),
-        ("shift_fraction", shift_fraction),
-        ("zoom_fraction", zoom_fraction),
-    ]:
-        if value < 0:
-            raise ValueError(f"{name} must be 0 or more, got {value}")
-    if rotation_degrees >= 180:
-        raise ValueError(f"rotation_degrees must be under 180, got {rotation_degrees}")
+    if min(rotation_degrees, shift_fraction, zoom_fraction) < 0 or rotation_degrees >= 180:
+        raise ValueError(
+            "rotation_degrees must be in [0, 180), shift_fraction and zoom_fraction 0 or more; "
+            f"got {rotation_degrees}, {shift_fraction}, {zoom_fraction}"
+        )
     fill = {"fill_mode": "constant", "fill_value": 0.0}
     return keras.Sequential(
         [
@@ -87,28 +78,29 @@ def augmented_dataset(
 ) -> tf.data.Dataset:
     """Return a ``tf.data.Dataset`` of (images, labels) batches, augmented by ``augmenter``.
 
-    The images are shuffled (reshuffled every epoch), batched, then ``augmenter`` is applied
-    to whole batches in parallel threads, and the next batches are prepared while the model
-    trains on this one. With ``num_classes`` the labels become one-hot vectors (needed for
-    label smoothing). Raises ``ValueError`` for bad shapes or mismatched lengths.
+    With ``num_classes`` the labels become one-hot vectors. Raises ``ValueError`` unless
+    ``x`` is (n, 28, 28, 1) with n labels in ``y`` and ``batch_size`` is at least 1.
     """
-    images = _check_images(x, "x")
-    labels = np.asarray(y)
-    if len(labels) != len(images):
-        raise ValueError(f"x has {len(images)} images but y has {len(labels)} labels")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+    if np.shape(x)[1:] != (28, 28, 1) or len(x) != len(y) or batch_size < 1:
+        raise ValueError(
+            "expected x of shape (n, 28, 28, 1), n labels and batch_size >= 1; got "
+            f"x {np.shape(x)}, {len(y)} labels, batch_size {batch_size}"
+        )
+    dataset = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
-        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
     if augmenter is not None:
         dataset = dataset.map(
-            lambda a, b: (augmenter(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE
+            lambda images, labels: (augmenter(images, training=True), labels),
+            num_parallel_calls=tf.data.AUTOTUNE,
         )
     if num_classes is not None:
-        dataset = dataset.map(lambda a, b: (a, tf.one_hot(b, num_classes)))
+        dataset = dataset.map(lambda images, labels: (images, tf.one_hot(labels, num_classes)))
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+# <<< notebooks/07_augmentation.ipynb
 
 
 # ------------------------------------------------- what ImageDataGenerator used to do

@@ -47,8 +47,10 @@ def test_augmentation_changes_images_only_in_training():
     "kwargs", [{"rotation_degrees": -1}, {"shift_fraction": -0.1}, {"rotation_degrees": 180}]
 )
 def test_augmentation_layers_reject_bad_amounts(kwargs):
-    with pytest.raises(ValueError, match=next(iter(kwargs))):
+    name, value = next(iter(kwargs.items()))
+    with pytest.raises(ValueError, match=name) as error:
         augment.augmentation_layers(**kwargs)
+    assert f"got {value}," in str(error.value) or f", {value}" in str(error.value)
 
 
 def test_augmented_dataset_batches_and_one_hot():
@@ -75,9 +77,9 @@ def test_augmented_dataset_without_augmenter_keeps_images_and_order():
 def test_augmented_dataset_rejects_mismatched_lengths_and_shapes():
     with pytest.raises(ValueError, match="3 labels"):
         augment.augmented_dataset(digit_like(4), np.arange(3), batch_size=2)
-    with pytest.raises(ValueError, match="expected shape"):
+    with pytest.raises(ValueError, match=r"x \(4, 32, 32, 3\)"):
         augment.augmented_dataset(np.zeros((4, 32, 32, 3)), np.arange(4), batch_size=2)
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match="batch_size 0"):
         augment.augmented_dataset(digit_like(4), np.arange(4), batch_size=0)
 
 
