@@ -1,17 +1,18 @@
-"""Train the article CNN on several devices or machines with ``tf.distribute``.
+"""Distributed training taught in notebook 13: batch arithmetic, the loop, a local cluster.
 
-The arithmetic of data-parallel training (global batch, learning-rate scaling), the
-choice of a mixed-precision policy, and a two-process "cluster" on this machine:
+The lesson code (global batch, learning-rate scaling and warm-up, the distributed dataset,
+the ``strategy.run`` training step and loop) is written in notebook 13's cells and copied
+into the generated block below. The rest is plumbing:
 
 - ``run_local_cluster(n_workers=2, ...)`` starts ``n_workers`` processes, each running
   ``python -m helpers.distribute worker ...`` with its own ``TF_CONFIG`` naming the same
   loopback ports, waits for them (with a timeout) and returns what each one wrote;
-- each worker creates a ``tf.distribute.MultiWorkerMirroredStrategy``, trains on its own
-  shard of the data with a custom training loop (Keras 3's ``model.fit`` does not work with
-  that strategy, see ``TRAINERS``), and writes its metrics to a JSON file; the chief
-  (worker 0) also saves the model.
-
-Nothing here touches TensorFlow at import time.
+- each worker (``train_worker``) creates a ``tf.distribute.MultiWorkerMirroredStrategy``,
+  trains on its own shard of the data with the notebook's ``train_with_loop`` (Keras 3's
+  ``model.fit`` does not work with that strategy, see ``TRAINERS``), and writes its
+  metrics to a JSON file; the chief (worker 0) also saves the model;
+- ``cpu_flags`` and ``seconds_per_step`` show which bfloat16 instructions the CPU has
+  and time a training step under a dtype policy.
 """
 
 from __future__ import annotations
@@ -31,13 +32,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
+import tensorflow as tf
 
-from helpers import config
+from helpers import config, data, models
 
-BASE_BATCH_SIZE = 128  # the article's batch size, at which Adam(learning_rate=1e-3) was tuned
-BASE_LEARNING_RATE = 1e-3
-SCALING_RULES = ("linear", "sqrt")
 TRAINERS = ("loop", "fit")  # "fit" fails with MultiWorkerMirroredStrategy in Keras 3.15
 DEFAULT_TIMEOUT_S = 300.0
 STDERR_TAIL_LINES = 15
@@ -52,57 +52,54 @@ class ClusterTimeoutError(WorkerError):
     """The workers of a local cluster did not all finish within the timeout."""
 
 
-# ------------------------------------------------------------------ batch arithmetic
+# >>> notebooks/13_scaling.ipynb (generated: python -m helpers.maintainer.lessons)
+BASE_BATCH_SIZE = 128  # the article's batch, at which Adam(learning_rate=1e-3) was tuned
+BASE_LEARNING_RATE = 1e-3
+
+
+def positive_int(name: str, value: int) -> int:
+    """Return ``value`` as an int; raise ``ValueError`` naming ``name`` unless it is >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def global_batch_size(per_replica: int, replicas: int) -> int:
-    """Return the global batch size: ``per_replica`` examples on each of ``replicas``.
+    """Return how many examples one optimizer step sees: ``per_replica`` on each replica.
 
-    With synchronous data parallelism every replica takes its own ``per_replica`` examples
-    per step, so one step of the optimizer sees ``per_replica * replicas`` examples.
     Raises ``ValueError`` unless both are positive integers.
     """
-    for name, value in (("per_replica", per_replica), ("replicas", replicas)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(per_replica) * int(replicas)
+    return positive_int("per_replica", per_replica) * positive_int("replicas", replicas)
+
+
+SCALING_RULES = ("linear", "sqrt")
 
 
 def scaled_learning_rate(
-    base: float,
-    global_batch: int,
-    base_batch: int = BASE_BATCH_SIZE,
-    rule: str = "linear",
+    base: float, global_batch: int, base_batch: int = BASE_BATCH_SIZE, rule: str = "linear"
 ) -> float:
     """Return the learning rate for ``global_batch``, given ``base`` tuned at ``base_batch``.
 
-    ``rule="linear"`` multiplies by ``global_batch / base_batch`` (Goyal et al., 2017, for
-    SGD); ``"sqrt"`` by its square root, a gentler rule often used with Adam. Either way,
-    warm up to this rate over the first steps and check it on a validation set.
-    Raises ``ValueError`` for a non-positive rate or batch, or an unknown rule.
+    ``rule="linear"`` multiplies ``base`` by ``global_batch / base_batch``, ``"sqrt"`` by
+    its square root. Raises ``ValueError`` for a non-positive rate or batch, or another rule.
     """
     if not base > 0:
         raise ValueError(f"base learning rate must be positive, got {base!r}")
-    for name, value in (("global_batch", global_batch), ("base_batch", base_batch)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    ratio = positive_int("global_batch", global_batch) / positive_int("base_batch", base_batch)
     if rule not in SCALING_RULES:
         raise ValueError(f"rule must be one of {SCALING_RULES}, got {rule!r}")
-    ratio = global_batch / base_batch
     return float(base * (ratio if rule == "linear" else ratio**0.5))
 
 
-def warmup_cosine_schedule(start: float, peak: float, total_steps: int, warmup_steps: int) -> Any:
-    """Return a Keras learning-rate schedule: linear warm-up, then cosine decay to zero.
+def warmup_cosine_schedule(
+    start: float, peak: float, total_steps: int, warmup_steps: int
+) -> keras.optimizers.schedules.LearningRateSchedule:
+    """Return a schedule rising linearly from ``start`` to ``peak``, then a cosine to zero.
 
-    The rate rises from ``start`` (e.g. the single-device rate) to ``peak`` (the scaled
-    rate) over ``warmup_steps`` optimizer steps, then follows a cosine down to 0 at
-    ``total_steps``. Pass it as ``keras.optimizers.Adam(learning_rate=...)``.
-    Raises ``ValueError`` unless ``0 <= warmup_steps < total_steps`` and both rates are
-    positive.
+    The rise takes ``warmup_steps`` optimizer steps and the cosine reaches 0 at
+    ``total_steps``; pass it as ``keras.optimizers.Adam(learning_rate=...)``. Raises
+    ``ValueError`` unless both rates are positive and ``0 <= warmup_steps < total_steps``.
     """
-    import keras
-
     if not (start > 0 and peak > 0):
         raise ValueError(f"start and peak must be positive, got {start!r} and {peak!r}")
     if not 0 <= warmup_steps < total_steps:
@@ -115,6 +112,98 @@ def warmup_cosine_schedule(start: float, peak: float, total_steps: int, warmup_s
         warmup_target=peak,
         warmup_steps=warmup_steps,
     )
+
+
+def distributed_dataset(
+    strategy: tf.distribute.Strategy,
+    images: np.ndarray,
+    labels: np.ndarray,
+    global_batch: int,
+    seed: int = config.DEFAULT_SEED,
+) -> tf.distribute.DistributedDataset:
+    """Return an endless, shuffled dataset that hands every replica its per-replica batches.
+
+    Each worker keeps its own shard of the examples, so no two workers read the same one.
+    """
+
+    def dataset_fn(context: tf.distribute.InputContext) -> tf.data.Dataset:
+        dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+        dataset = dataset.shard(context.num_input_pipelines, context.input_pipeline_id)
+        dataset = dataset.shuffle(len(images), seed=seed).repeat()
+        per_replica = context.get_per_replica_batch_size(global_batch)
+        return dataset.batch(per_replica, drop_remainder=True)
+
+    return strategy.distribute_datasets_from_function(dataset_fn)
+
+
+def make_train_step(
+    strategy: tf.distribute.Strategy,
+    model: keras.Model,
+    optimizer: keras.optimizers.Optimizer,
+    global_batch: int,
+) -> Callable:
+    """Return a compiled step that trains every replica on its next batch.
+
+    Called with an iterator over ``distributed_dataset``, the step returns the mean loss
+    over the global batch and the number of correct predictions in it.
+    """
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction=None)
+
+    def replica_step(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        with tf.GradientTape() as tape:
+            probs = model(images, training=True)
+            per_example = loss_fn(labels, probs)
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        hits = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(probs, axis=1), labels), tf.float32))
+        return loss, hits
+
+    @tf.function
+    def train_step(iterator) -> tuple[tf.Tensor, tf.Tensor]:
+        loss, hits = strategy.run(replica_step, args=next(iterator))
+        return strategy.reduce("SUM", loss, axis=None), strategy.reduce("SUM", hits, axis=None)
+
+    return train_step
+
+
+def train_with_loop(
+    strategy: tf.distribute.Strategy,
+    model: keras.Model,
+    optimizer: keras.optimizers.Optimizer,
+    images: np.ndarray,
+    labels: np.ndarray,
+    global_batch: int,
+    epochs: int,
+    seed: int = config.DEFAULT_SEED,
+    log: Callable[[str], None] = print,
+) -> tuple[dict[str, list[float]], int]:
+    """Train ``model`` for ``epochs``; return its history and the number of steps per epoch.
+
+    The history holds the mean loss and the accuracy of every epoch; ``log`` gets one line
+    per epoch.
+    """
+    steps = len(images) // global_batch
+    train_step = make_train_step(strategy, model, optimizer, global_batch)
+    iterator = iter(distributed_dataset(strategy, images, labels, global_batch, seed))
+    history: dict[str, list[float]] = {"loss": [], "accuracy": []}
+    for epoch in range(epochs):
+        total_loss = total_hits = 0.0
+        for _ in range(steps):
+            loss, hits = train_step(iterator)
+            total_loss += float(loss)
+            total_hits += float(hits)
+        history["loss"].append(total_loss / steps)
+        history["accuracy"].append(total_hits / (steps * global_batch))
+        log(
+            f"epoch {epoch + 1}/{epochs}: {steps} steps of {global_batch} images "
+            f"({global_batch // strategy.num_replicas_in_sync} per replica), "
+            f"loss {history['loss'][-1]:.4f}, accuracy {history['accuracy'][-1]:.4f}"
+        )
+    return history, steps
+
+
+# <<< notebooks/13_scaling.ipynb
 
 
 # ---------------------------------------------------------------- mixed precision
@@ -133,20 +222,6 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
     return set()
 
 
-def precision_policy(has_gpu: bool, flags: set[str] | frozenset[str]) -> str:
-    """Return the Keras dtype policy worth using on this hardware.
-
-    ``"mixed_float16"`` with a GPU (Tensor Cores compute float16 several times faster);
-    ``"mixed_bfloat16"`` on a CPU whose ``flags`` include ``avx512_bf16`` or ``amx_bf16``;
-    otherwise ``"float32"``: without hardware support, 16-bit maths is emulated and slower.
-    """
-    if has_gpu:
-        return "mixed_float16"
-    if BF16_CPU_FLAGS & set(flags):
-        return "mixed_bfloat16"
-    return "float32"
-
-
 def seconds_per_step(
     policy: str, images: np.ndarray, labels: np.ndarray, batch_size: int = BASE_BATCH_SIZE
 ) -> float:
@@ -157,10 +232,6 @@ def seconds_per_step(
     global policy afterwards. Raises ``ValueError`` for an unknown policy or if there are
     fewer than two batches of data.
     """
-    import keras
-
-    from helpers import models
-
     steps = len(images) // batch_size
     if steps < 2:
         raise ValueError(f"need at least {2 * batch_size} images to time steps, got {len(images)}")
@@ -234,6 +305,16 @@ def _weights_sha256(model: Any) -> str:
     return digest.hexdigest()
 
 
+def _peak_memory_mb() -> float | None:
+    """Return this process's peak resident memory in MB; None where ``resource`` is missing."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS, kB elsewhere
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
 def _test_accuracy(model: Any, x_test: np.ndarray, y_test: np.ndarray) -> float:
     """Return the accuracy of this worker's copy of the model, computed locally.
 
@@ -248,71 +329,6 @@ def _test_accuracy(model: Any, x_test: np.ndarray, y_test: np.ndarray) -> float:
     return float(np.mean(np.concatenate(predictions) == y_test))
 
 
-def _train_with_loop(
-    strategy: Any,
-    model: Any,
-    optimizer: Any,
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    global_batch: int,
-    epochs: int,
-    seed: int,
-    log: Callable[[str], None],
-) -> tuple[dict[str, list[float]], int]:
-    """Train with ``strategy.run``; return the per-epoch history and the steps per epoch.
-
-    Each worker reads its own shard of the data; the optimizer all-reduces the gradients.
-    """
-    import keras
-    import tensorflow as tf
-
-    replicas = strategy.num_replicas_in_sync
-    steps = len(x_train) // global_batch
-
-    def dataset_fn(context: tf.distribute.InputContext) -> tf.data.Dataset:
-        dataset = tf.data.Dataset.from_tensor_slices((x_train, y_train))
-        dataset = dataset.shard(context.num_input_pipelines, context.input_pipeline_id)
-        dataset = dataset.shuffle(len(x_train), seed=seed).repeat()
-        return dataset.batch(context.get_per_replica_batch_size(global_batch), drop_remainder=True)
-
-    with strategy.scope():
-        loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction=None)
-
-    @tf.function
-    def train_step(iterator):
-        def replica_step(images, labels):
-            with tf.GradientTape() as tape:
-                probs = model(images, training=True)
-                # Divide by the *global* batch: the all-reduce then sums to the batch mean.
-                loss = tf.nn.compute_average_loss(
-                    loss_fn(labels, probs), global_batch_size=global_batch
-                )
-            grads = tape.gradient(loss, model.trainable_variables)
-            optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-            hits = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(probs, axis=1), labels), tf.float32))
-            return loss, hits
-
-        loss, hits = strategy.run(replica_step, args=next(iterator))
-        return strategy.reduce("SUM", loss, axis=None), strategy.reduce("SUM", hits, axis=None)
-
-    iterator = iter(strategy.distribute_datasets_from_function(dataset_fn))
-    history: dict[str, list[float]] = {"loss": [], "accuracy": []}
-    for epoch in range(epochs):
-        total_loss = total_hits = 0.0
-        for _ in range(steps):
-            loss, hits = train_step(iterator)
-            total_loss += float(loss)
-            total_hits += float(hits)
-        history["loss"].append(total_loss / steps)
-        history["accuracy"].append(total_hits / (steps * global_batch))
-        log(
-            f"epoch {epoch + 1}/{epochs}: {steps} steps of {global_batch} images "
-            f"({global_batch // replicas} per replica), loss {history['loss'][-1]:.4f}, "
-            f"accuracy {history['accuracy'][-1]:.4f}"
-        )
-    return history, steps
-
-
 def _train_with_fit(
     model: Any,
     x_train: np.ndarray,
@@ -323,8 +339,6 @@ def _train_with_fit(
     log: Callable[[str], None],
 ) -> tuple[dict[str, list[float]], int]:
     """Train with ``model.fit``; return the history and steps per epoch (fails in Keras 3.15)."""
-    import tensorflow as tf
-
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     dataset = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(
@@ -354,17 +368,14 @@ def train_worker(
     the model to ``save_path`` if given. Returns a dict with the task, replicas, batch
     sizes, learning rate, per-epoch ``history``, ``test_accuracy`` of this worker's copy,
     ``weights_sha256`` (equal on all workers when training was synchronous), ``model_path``
-    (None except on the chief) and ``seconds``.
+    (None except on the chief), ``train_seconds`` (the training alone), ``seconds`` (all of
+    this function) and ``peak_memory_mb`` (this process's peak resident memory, or None
+    where the ``resource`` module is missing).
     Raises ``ValueError`` for an unknown ``trainer`` or too little data for one step.
     """
     if trainer not in TRAINERS:
         raise ValueError(f"trainer must be one of {TRAINERS}, got {trainer!r}")
     start = time.perf_counter()
-    import keras
-    import tensorflow as tf
-
-    from helpers import data, models
-
     # The strategy must exist before any other TensorFlow op runs in this process.
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     resolver = strategy.cluster_resolver
@@ -389,8 +400,9 @@ def train_worker(
     with strategy.scope():  # variables created here are mirrored on every replica
         model = models.build_article_cnn()
         optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    train_start = time.perf_counter()
     if trainer == "loop":
-        history, steps = _train_with_loop(
+        history, steps = train_with_loop(
             strategy, model, optimizer, x_train, y_train, global_batch, epochs, seed, log
         )
     else:
@@ -399,6 +411,7 @@ def train_worker(
                 optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"]
             )
         history, steps = _train_with_fit(model, x_train, y_train, global_batch, epochs, seed, log)
+    train_seconds = time.perf_counter() - train_start
 
     test_accuracy = _test_accuracy(model, x_test, y_test)
     weights = _weights_sha256(model)
@@ -426,7 +439,9 @@ def train_worker(
         "test_accuracy": test_accuracy,
         "weights_sha256": weights,
         "model_path": model_path,
+        "train_seconds": train_seconds,
         "seconds": time.perf_counter() - start,
+        "peak_memory_mb": _peak_memory_mb(),
     }
 
 

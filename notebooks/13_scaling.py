@@ -32,19 +32,21 @@
 #   `MultiWorkerMirroredStrategy` with `TF_CONFIG` (several machines);
 # - why the global batch is the per-replica batch times the number of replicas, and how
 #   to scale the learning rate with it (linear or square-root rule, warm-up);
-# - when 16-bit floats (`mixed_float16`, `mixed_bfloat16`) make training faster, and
-#   when they make it slower;
+# - how to write the distributed training loop yourself, with `strategy.run` and
+#   `strategy.reduce`, as Keras 3 needs for several machines;
+# - how to choose a 16-bit number format (`mixed_float16`, `mixed_bfloat16`) by measuring
+#   step times on your own hardware;
 # - how to start a two-worker cluster on your own machine and read its logs.
 #
 # ## Before you start
 #
 # Read [04 · Train the model](04_training.ipynb) first: this notebook trains the same model
 # in the same way, then distributes it. It needs only `data/mnist.npz`; it saves the
-# two-worker model as `models/multi_worker_cnn.keras`. On a laptop CPU it takes about a
-# minute in full mode, and at its peak (this kernel and two worker processes, each with its
-# own TensorFlow) it uses about 1.8 GB of memory, under Binder's 2 GB. No GPU is needed: on
-# one CPU everything runs with one replica, and the notebook prints what would change on
-# more devices.
+# two-worker model as `models/multi_worker_cnn.keras`. The README's table of the latest
+# full run gives how long it takes and its peak memory (this kernel and two worker
+# processes, each with its own TensorFlow); it is built to stay under Binder's memory limit.
+# No GPU is needed: on one CPU everything runs with one replica, and the notebook prints
+# what would change on more devices.
 
 # %% [markdown]
 # ## Setup
@@ -77,12 +79,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ star
 
 import json
 import math
+import time
+from collections.abc import Callable
 
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import tensorflow as tf
+from IPython.display import Markdown, display
 
 from helpers import config, data, distribute, models, saving
 
@@ -108,9 +113,9 @@ print("TensorFlow", tf.__version__, "| Keras", keras.__version__)
 # %% [markdown]
 # ## See which devices TensorFlow can use
 #
-# `MirroredStrategy` uses every GPU of this machine, or the CPU if there is none. Here it
-# finds one device, so it runs one replica: the same training as usual, through the
-# distributed code path.
+# `MirroredStrategy` uses every GPU of this machine, or the CPU if there is none. With only
+# a CPU it finds one device and runs one replica: the same training as usual, through the
+# distributed code path. The cell prints what it found here.
 
 # %%
 gpus = tf.config.list_physical_devices("GPU")
@@ -124,19 +129,66 @@ print("devices:", ", ".join(strategy.extended.worker_devices))
 #
 # Each replica keeps the batch size that fits its memory, the *per-replica* batch. One step
 # then sees the **global batch** = per-replica batch × replicas, so an epoch has fewer
-# steps. With fewer, larger steps the learning rate must grow too:
+# steps. The first line of the next cell, `# @save helpers.distribute`, copies the cell into
+# `helpers/distribute.py` (run `python -m helpers.maintainer.lessons` after changing it),
+# where the worker processes further down import it.
+
+# %%
+# @save helpers.distribute
+BASE_BATCH_SIZE = 128  # the article's batch, at which Adam(learning_rate=1e-3) was tuned
+BASE_LEARNING_RATE = 1e-3
+
+
+def positive_int(name: str, value: int) -> int:
+    """Return ``value`` as an int; raise ``ValueError`` naming ``name`` unless it is >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def global_batch_size(per_replica: int, replicas: int) -> int:
+    """Return how many examples one optimizer step sees: ``per_replica`` on each replica.
+
+    Raises ``ValueError`` unless both are positive integers.
+    """
+    return positive_int("per_replica", per_replica) * positive_int("replicas", replicas)
+
+
+# %% [markdown]
+# With fewer, larger steps the learning rate must grow too:
 #
 # - the **linear rule** (Goyal et al., 2017, for SGD): multiply the rate by global batch ÷
 #   the batch it was tuned at. The article tuned Adam at `learning_rate=0.001` with batches
 #   of 128;
-# - the **square-root rule**, gentler, is often the better start for Adam;
-# - a **warm-up**: start at the small rate and rise to the scaled one over the first steps,
-#   because a large rate on a freshly initialised model can diverge.
+# - the **square-root rule**, gentler, is often the better start for Adam.
 #
-# These are starting points, not laws: beyond a few thousand images per batch, accuracy
-# usually drops whatever the rate, so check on the validation set. Here is what the
-# helpers in `helpers/distribute.py` compute for 1, 2 and 8 GPUs on the 54,000 training
-# images:
+# These are starting points, not laws: beyond some batch size (8,192 images for Goyal et
+# al.'s ResNet-50 on ImageNet), accuracy drops whatever the rate, so check on the
+# validation set.
+
+# %%
+# @save helpers.distribute
+SCALING_RULES = ("linear", "sqrt")
+
+
+def scaled_learning_rate(
+    base: float, global_batch: int, base_batch: int = BASE_BATCH_SIZE, rule: str = "linear"
+) -> float:
+    """Return the learning rate for ``global_batch``, given ``base`` tuned at ``base_batch``.
+
+    ``rule="linear"`` multiplies ``base`` by ``global_batch / base_batch``, ``"sqrt"`` by
+    its square root. Raises ``ValueError`` for a non-positive rate or batch, or another rule.
+    """
+    if not base > 0:
+        raise ValueError(f"base learning rate must be positive, got {base!r}")
+    ratio = positive_int("global_batch", global_batch) / positive_int("base_batch", base_batch)
+    if rule not in SCALING_RULES:
+        raise ValueError(f"rule must be one of {SCALING_RULES}, got {rule!r}")
+    return float(base * (ratio if rule == "linear" else ratio**0.5))
+
+
+# %% [markdown]
+# What the two functions give for 1, 2 and 8 GPUs on the 54,000 training images:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -146,10 +198,10 @@ plan = pd.DataFrame(
     [
         {
             "GPUs": replicas,
-            "global batch": (batch := distribute.global_batch_size(per_replica_batch, replicas)),
+            "global batch": (batch := global_batch_size(per_replica_batch, replicas)),
             "steps per epoch": math.ceil(n_examples / batch),
-            "learning rate (linear)": distribute.scaled_learning_rate(1e-3, batch),
-            "learning rate (sqrt)": distribute.scaled_learning_rate(1e-3, batch, rule="sqrt"),
+            "learning rate (linear)": scaled_learning_rate(1e-3, batch),
+            "learning rate (sqrt)": scaled_learning_rate(1e-3, batch, rule="sqrt"),
         }
         for replicas in (1, 2, 8)
     ]
@@ -157,20 +209,47 @@ plan = pd.DataFrame(
 print(plan.to_string(index=False, float_format="{:.5f}".format))
 
 # %% [markdown]
-# The warm-up and the decay after it form one *schedule*, a learning rate per optimizer
-# step. `distribute.warmup_cosine_schedule` builds Keras' `CosineDecay` with a linear
-# warm-up; plotted against epochs, the larger clusters warm up to a higher peak:
+# A large rate on a freshly initialised model can diverge, so **warm up**: start at the
+# small rate and rise to the scaled one over the first steps, then decay. Warm-up and decay
+# form one *schedule*, a learning rate per optimizer step; Keras' `CosineDecay` does both.
+
+
+# %%
+# @save helpers.distribute
+def warmup_cosine_schedule(
+    start: float, peak: float, total_steps: int, warmup_steps: int
+) -> keras.optimizers.schedules.LearningRateSchedule:
+    """Return a schedule rising linearly from ``start`` to ``peak``, then a cosine to zero.
+
+    The rise takes ``warmup_steps`` optimizer steps and the cosine reaches 0 at
+    ``total_steps``; pass it as ``keras.optimizers.Adam(learning_rate=...)``. Raises
+    ``ValueError`` unless both rates are positive and ``0 <= warmup_steps < total_steps``.
+    """
+    if not (start > 0 and peak > 0):
+        raise ValueError(f"start and peak must be positive, got {start!r} and {peak!r}")
+    if not 0 <= warmup_steps < total_steps:
+        raise ValueError(
+            f"need 0 <= warmup_steps < total_steps, got {warmup_steps} and {total_steps}"
+        )
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=start,
+        decay_steps=total_steps - warmup_steps,
+        warmup_target=peak,
+        warmup_steps=warmup_steps,
+    )
+
+
+# %% [markdown]
+# Plotted against epochs, with the linear rule, the larger clusters warm up to a higher
+# peak:
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.2), layout="constrained")
 for replicas in (1, 2, 8):
-    batch = distribute.global_batch_size(per_replica_batch, replicas)
+    batch = global_batch_size(per_replica_batch, replicas)
     steps = math.ceil(n_examples / batch) * 10  # 10 epochs
-    schedule = distribute.warmup_cosine_schedule(
-        1e-3,
-        distribute.scaled_learning_rate(1e-3, batch),
-        total_steps=steps,
-        warmup_steps=steps // 10,
+    schedule = warmup_cosine_schedule(
+        1e-3, scaled_learning_rate(1e-3, batch), total_steps=steps, warmup_steps=steps // 10
     )
     points = np.linspace(0, steps, 201).astype(int)  # 200 points are enough for a curve
     ax.plot(points / (steps / 10), [float(schedule(s)) for s in points], label=f"{replicas} GPU(s)")
@@ -203,25 +282,166 @@ for index, address in enumerate(cluster):
 # %% [markdown]
 # The workers' servers accept anyone who can reach their port, without a password: run
 # clusters only on a network you trust.
+
+# %% [markdown]
+# ## Write the training loop yourself
 #
+# > **Note: Keras 3 and `MultiWorkerMirroredStrategy`.** The TensorFlow tutorial on
+# > multi-worker training builds the model in `strategy.scope()` and calls `model.fit`. With
+# > Keras 3 (TensorFlow 2.16 and later) that fails on the first batch as soon as there are
+# > two workers: before training, Keras averages one input batch across replicas to build
+# > the model, and the multi-worker all-reduce cannot take the `(images, labels)` pair it is
+# > given (`ValueError: Attempt to convert a value (PerReplica ...)`). It is a known,
+# > open limitation ([keras-team/keras#20585](https://github.com/keras-team/keras/issues/20585),
+# > where François Chollet answers that Keras 3 does not work with this strategy).
+# > **The fix** used here: a short custom training loop with `strategy.run`, written in the
+# > next three cells, with the same model, Adam optimizer and loss. Alternatives: Keras 2
+# > (`pip install tf_keras`, `TF_USE_LEGACY_KERAS=1`), or Keras 3 on the JAX backend with
+# > `keras.distribution.DataParallel`.
+#
+# The three cells are saved into `helpers/distribute.py` like the ones above, and every
+# worker process runs them from there.
+#
+# First the data. Each worker must read *its own* examples, or the replicas would compute
+# the same gradients twice; and each replica takes its share of the global batch.
+# `distribute_datasets_from_function` calls `dataset_fn` once per worker with an
+# `InputContext` that says how many input pipelines there are, which one this is, and the
+# per-replica batch size.
+
+
+# %%
+# @save helpers.distribute
+def distributed_dataset(
+    strategy: tf.distribute.Strategy,
+    images: np.ndarray,
+    labels: np.ndarray,
+    global_batch: int,
+    seed: int = config.DEFAULT_SEED,
+) -> tf.distribute.DistributedDataset:
+    """Return an endless, shuffled dataset that hands every replica its per-replica batches.
+
+    Each worker keeps its own shard of the examples, so no two workers read the same one.
+    """
+
+    def dataset_fn(context: tf.distribute.InputContext) -> tf.data.Dataset:
+        dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+        dataset = dataset.shard(context.num_input_pipelines, context.input_pipeline_id)
+        dataset = dataset.shuffle(len(images), seed=seed).repeat()
+        per_replica = context.get_per_replica_batch_size(global_batch)
+        return dataset.batch(per_replica, drop_remainder=True)
+
+    return strategy.distribute_datasets_from_function(dataset_fn)
+
+
+# %% [markdown]
+# Then one training step. `strategy.run` calls `replica_step` on every replica with that
+# replica's batch; the optimizer's `apply_gradients` all-reduces (adds) the gradients of all
+# replicas before it updates the weights. So each replica divides its summed loss by the
+# **global** batch (`tf.nn.compute_average_loss`), not by its own: the sum over replicas is
+# then the gradient of the mean loss over the global batch, exactly what one device would
+# compute on the whole batch. `strategy.reduce("SUM", ...)` adds the replicas' losses and
+# counts of correct answers into one number each, and `tf.function` compiles the whole step,
+# all-reduce included, into one graph.
+
+
+# %%
+# @save helpers.distribute
+def make_train_step(
+    strategy: tf.distribute.Strategy,
+    model: keras.Model,
+    optimizer: keras.optimizers.Optimizer,
+    global_batch: int,
+) -> Callable:
+    """Return a compiled step that trains every replica on its next batch.
+
+    Called with an iterator over ``distributed_dataset``, the step returns the mean loss
+    over the global batch and the number of correct predictions in it.
+    """
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(reduction=None)
+
+    def replica_step(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        with tf.GradientTape() as tape:
+            probs = model(images, training=True)
+            per_example = loss_fn(labels, probs)
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        hits = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(probs, axis=1), labels), tf.float32))
+        return loss, hits
+
+    @tf.function
+    def train_step(iterator) -> tuple[tf.Tensor, tf.Tensor]:
+        loss, hits = strategy.run(replica_step, args=next(iterator))
+        return strategy.reduce("SUM", loss, axis=None), strategy.reduce("SUM", hits, axis=None)
+
+    return train_step
+
+
+# %% [markdown]
+# Last, the loop over epochs, in plain Python: `len(images) // global_batch` steps make one
+# epoch, and the reduced loss and hits, the same numbers on every worker, make the history.
+# The model and optimizer must have been created inside `strategy.scope()`, so that their
+# variables are mirrored on every replica.
+
+
+# %%
+# @save helpers.distribute
+def train_with_loop(
+    strategy: tf.distribute.Strategy,
+    model: keras.Model,
+    optimizer: keras.optimizers.Optimizer,
+    images: np.ndarray,
+    labels: np.ndarray,
+    global_batch: int,
+    epochs: int,
+    seed: int = config.DEFAULT_SEED,
+    log: Callable[[str], None] = print,
+) -> tuple[dict[str, list[float]], int]:
+    """Train ``model`` for ``epochs``; return its history and the number of steps per epoch.
+
+    The history holds the mean loss and the accuracy of every epoch; ``log`` gets one line
+    per epoch.
+    """
+    steps = len(images) // global_batch
+    train_step = make_train_step(strategy, model, optimizer, global_batch)
+    iterator = iter(distributed_dataset(strategy, images, labels, global_batch, seed))
+    history: dict[str, list[float]] = {"loss": [], "accuracy": []}
+    for epoch in range(epochs):
+        total_loss = total_hits = 0.0
+        for _ in range(steps):
+            loss, hits = train_step(iterator)
+            total_loss += float(loss)
+            total_hits += float(hits)
+        history["loss"].append(total_loss / steps)
+        history["accuracy"].append(total_hits / (steps * global_batch))
+        log(
+            f"epoch {epoch + 1}/{epochs}: {steps} steps of {global_batch} images "
+            f"({global_batch // strategy.num_replicas_in_sync} per replica), "
+            f"loss {history['loss'][-1]:.4f}, accuracy {history['accuracy'][-1]:.4f}"
+        )
+    return history, steps
+
+
+# %% [markdown]
 # ## Start a two-worker cluster on this machine
 #
 # Two processes on one machine behave like two machines: `distribute.run_local_cluster`
 # picks two free ports on localhost, starts `python -m helpers.distribute worker` twice,
 # each with its own `TF_CONFIG`, and waits for both (with a timeout; if one fails it stops
 # the other and shows the end of its error output). Each worker creates the strategy,
-# trains on its own half of the data, and writes its results to a JSON file. The run is
-# small in both modes: starting the processes takes longer than training.
-
-# %% [markdown]
+# builds the model and the optimizer in its scope, trains them with `train_with_loop` on
+# its own half of the data, and writes its results to a JSON file. The run is small in both
+# modes.
+#
 # We start the cluster now, before this kernel trains anything itself: each worker is a
-# separate Python process with its own TensorFlow, about half a gigabyte of memory each,
-# and on a machine with little memory (Binder gives 2 GB) the kernel and both workers must
-# fit side by side.
+# separate Python process with its own TensorFlow (the table below shows each one's peak
+# memory), and on a machine with little memory, such as Binder's, the kernel and both
+# workers must fit side by side.
 
 # %%
 cluster_train = 1_024 if FAST else 8_192
 cluster_epochs = 1 if FAST else 2
+cluster_start = time.perf_counter()
 results = distribute.run_local_cluster(
     n_workers=2,
     workdir=config.models_dir() / "cluster",
@@ -231,10 +451,11 @@ results = distribute.run_local_cluster(
     save_path=config.models_dir() / "multi_worker_cnn.keras",
     timeout_s=300,
 )
+cluster_seconds = time.perf_counter() - cluster_start
 
 # %% [markdown]
-# Each worker logged what it did. Both see 2 replicas (one per process), a global batch of
-# 2 × 64 = 128, and the same loss after every epoch: the all-reduce kept them in step.
+# Each worker logged what it did: how many replicas it sees (one per process), the global
+# batch, and its loss and accuracy after every epoch. Compare the two logs line by line.
 
 # %%
 for result in results:
@@ -242,8 +463,8 @@ for result in results:
     print(result["log"])
 
 # %% [markdown]
-# Side by side, the two copies of the model are identical to the last bit: the same SHA-256
-# of their weights, so the same test accuracy. Only the chief saved the model.
+# Side by side, with the SHA-256 of each copy's weights: equal hashes mean the copies are
+# identical to the last bit. Only the chief saved the model.
 
 # %%
 summary = pd.DataFrame(
@@ -256,17 +477,36 @@ summary = pd.DataFrame(
             "final loss": round(r["history"]["loss"][-1], 4),
             "test accuracy": r["test_accuracy"],
             "weights sha256": r["weights_sha256"][:16],
+            "training (s)": round(r["train_seconds"], 1),
+            "peak memory (MB)": round(r["peak_memory_mb"]),
             "saved model": os.path.basename(r["model_path"]) if r["model_path"] else "-",
         }
         for r in results
     ]
 )
-summary
+display(summary)
+in_step = len({r["weights_sha256"] for r in results}) == 1 and all(
+    r["history"] == results[0]["history"] for r in results
+)
+train_seconds = max(r["train_seconds"] for r in results)
+display(
+    Markdown(
+        (
+            f"The {len(results)} workers logged the same loss and accuracy in every epoch and "
+            "ended with the same weights, so the same test accuracy: the all-reduce kept them "
+            "in step."
+            if in_step
+            else "The workers' histories or weights differ: they did not stay in step."
+        )
+        + f" Training took {train_seconds:.1f} s of the cluster's {cluster_seconds:.1f} s; "
+        "the rest went to starting the processes, connecting them, evaluating and saving."
+    )
+)
 
 # %% [markdown]
 # The saved file is an ordinary `.keras` model: load it without any strategy (with
-# `helpers.saving.load_keras_model`, which uses `safe_mode=True`) and it gives the accuracy
-# the workers reported.
+# `helpers.saving.load_keras_model`, which uses `safe_mode=True`) and compare its accuracy
+# with what the chief reported.
 
 # %%
 (_, _), (test_images, test_labels) = data.load_mnist()  # only the test set is needed here
@@ -274,27 +514,14 @@ x_test, y_test = data.scale_images(test_images), test_labels
 chief = next(r for r in results if r["is_chief"])
 loaded = saving.load_keras_model(chief["model_path"])
 loaded_accuracy = np.mean(loaded.predict(x_test, verbose=0).argmax(axis=1) == y_test)
+verdict = "the same" if abs(loaded_accuracy - chief["test_accuracy"]) < 5e-5 else "not the same"
 print(
-    f"loaded model: test accuracy {loaded_accuracy:.4f} (chief reported {chief['test_accuracy']:.4f})"
+    f"loaded model: test accuracy {loaded_accuracy:.4f}; the chief reported "
+    f"{chief['test_accuracy']:.4f} ({verdict})"
 )
 
 # %% [markdown]
-# ## Why the workers do not call `model.fit`
-#
-# > **Note: Keras 3 and `MultiWorkerMirroredStrategy`.** The TensorFlow tutorial on
-# > multi-worker training builds the model in `strategy.scope()` and calls `model.fit`. With
-# > Keras 3 (TensorFlow 2.16 and later) that fails on the first batch as soon as there are
-# > two workers: before training, Keras averages one input batch across replicas to build
-# > the model, and the multi-worker all-reduce cannot take the `(images, labels)` pair it is
-# > given (`ValueError: Attempt to convert a value (PerReplica ...)`). It is a known,
-# > open limitation ([keras-team/keras#20585](https://github.com/keras-team/keras/issues/20585),
-# > where François Chollet answers that Keras 3 does not work with this strategy).
-# > **The fix** used here: a short custom training loop with `strategy.run` (read
-# > `_train_with_loop` in `helpers/distribute.py`), with the same model, Adam optimizer and
-# > loss. Alternatives: Keras 2 (`pip install tf_keras`, `TF_USE_LEGACY_KERAS=1`), or Keras
-# > 3 on the JAX backend with `keras.distribution.DataParallel`.
-#
-# See it for yourself: the same two workers, told to use `model.fit`.
+# See the Keras 3 limitation for yourself: the same two workers, told to use `model.fit`.
 
 # %%
 try:
@@ -304,12 +531,6 @@ try:
     print("model.fit worked with MultiWorkerMirroredStrategy in this Keras version")
 except distribute.WorkerError as error:
     print(str(error).splitlines()[0])
-
-# %% [markdown]
-# In the custom loop, each replica divides its summed loss by the **global** batch
-# (`tf.nn.compute_average_loss`), so that when the all-reduce adds the gradients of all
-# replicas, the result is the gradient of the mean loss over the global batch: exactly what
-# one device would compute on the whole batch.
 
 # %% [markdown]
 # ## Train under `MirroredStrategy`
@@ -327,11 +548,11 @@ epochs = 1 if FAST else 3
 (x_train, y_train), (x_val, y_val), (x_test, y_test) = data.prepare_mnist(n_train=n_train)
 
 replicas = strategy.num_replicas_in_sync
-batch_size = distribute.global_batch_size(per_replica_batch, replicas)
+batch_size = global_batch_size(per_replica_batch, replicas)
 total_steps = math.ceil(len(x_train) / batch_size) * epochs
-learning_rate = distribute.warmup_cosine_schedule(
+learning_rate = warmup_cosine_schedule(
     start=1e-3,
-    peak=distribute.scaled_learning_rate(1e-3, batch_size),
+    peak=scaled_learning_rate(1e-3, batch_size),
     total_steps=total_steps,
     warmup_steps=total_steps // 10,
 )
@@ -364,25 +585,40 @@ test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=batch_size,
 print(f"test accuracy {test_accuracy:.4f} on {len(x_test):,} images")
 
 # %% [markdown]
+# The custom loop runs under this strategy too. This cell calls the `train_with_loop`
+# defined above in this kernel, so if you change one of its cells and re-run it, this is
+# where you see the effect (the workers keep the saved copy until
+# `python -m helpers.maintainer.lessons` rewrites it). One epoch, at the scaled rate:
+
+# %%
+with strategy.scope():
+    loop_model = models.build_article_cnn()
+    loop_optimizer = keras.optimizers.Adam(learning_rate=scaled_learning_rate(1e-3, batch_size))
+loop_history, loop_steps = train_with_loop(
+    strategy, loop_model, loop_optimizer, x_train, y_train, batch_size, epochs=1
+)
+loop_accuracy = np.mean(loop_model.predict(x_test, verbose=0).argmax(axis=1) == y_test)
+print(f"custom loop, 1 epoch: test accuracy {loop_accuracy:.4f} on {len(x_test):,} images")
+
+# %% [markdown]
 # ## Use 16-bit numbers where the hardware has them
 #
 # A *dtype policy* tells Keras to compute in 16-bit floats while keeping the weights in
 # float32, so that small updates are not rounded away:
 #
 # - `mixed_float16` is the one for NVIDIA GPUs (Tensor Cores, compute capability 7.0 and
-#   newer): often 2–3× faster and half the activation memory. float16 has a narrow range,
-#   so gradients can underflow to zero; `compile` then wraps the optimizer in a
-#   `LossScaleOptimizer` that scales the loss up and the gradients back down.
+#   newer). float16 has a narrow range, so gradients can underflow to zero; `compile` then
+#   wraps the optimizer in a `LossScaleOptimizer` that scales the loss up and the
+#   gradients back down.
 # - `mixed_bfloat16` has float32's range with fewer digits, so it needs no loss scaling.
 #   TPUs, recent GPUs and CPUs with the `avx512_bf16` or `amx_bf16` instructions compute it
 #   natively.
-# - Without such hardware, 16-bit maths is emulated and *slower*. On a plain CPU, float16
-#   is the worst choice of the three.
+# - Without such hardware, 16-bit maths is emulated, and slower than float32.
 #
-# Set the policy before building the model, e.g.
-# `keras.config.set_dtype_policy(distribute.precision_policy(has_gpu, flags))`, and give
-# the last layer `dtype="float32"` so the softmax is computed in full precision. What each
-# policy means:
+# TensorFlow's [mixed-precision guide](https://www.tensorflow.org/guide/mixed_precision)
+# reports more than 3 times the speed on modern GPUs and more than 2 times on the latest
+# Intel CPUs, for models large enough to keep the hardware busy. Whether a small model gains
+# anything on a given machine only a measurement tells. What each policy means:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -393,19 +629,18 @@ for name in ("float32", "mixed_float16", "mixed_bfloat16"):
     )
 
 # %% [markdown]
-# What this machine has, and the policy the helper would pick for it:
+# What this machine has:
 
 # %%
 flags = distribute.cpu_flags()
+bf16_flags = sorted(flags & distribute.BF16_CPU_FLAGS)
 print("GPUs:", len(gpus))
-print("bfloat16 instructions in this CPU:", sorted(flags & distribute.BF16_CPU_FLAGS) or "none")
-print("policy worth using here:", distribute.precision_policy(bool(gpus), flags))
+print("bfloat16 instructions in this CPU:", bf16_flags or "none")
 
 # %% [markdown]
-# Measure rather than trust: time one training step of the article CNN under each policy
-# (a few batches, the first one not counted). The numbers depend on the machine and on what
-# else it is doing, but on a CPU float16 is several times slower, and bfloat16 only pays
-# off on a CPU that has the instructions for it.
+# Measure rather than trust the hardware's name: time one training step of the article CNN
+# under each policy (a few batches, the first one not counted). The numbers depend on the
+# machine and on what else it is doing.
 
 # %%
 timings = {
@@ -421,6 +656,36 @@ ax.margins(x=0.2)
 plt.show()
 
 # %% [markdown]
+# The policy to use is the fastest one measured, whatever the hardware is called:
+
+
+# %%
+def compared_with_float32(policy: str) -> str:
+    """Return how long a step under ``policy`` took, relative to float32, in words."""
+    ratio = timings[policy] / timings["float32"]
+    return f"{ratio:.2f} times as long as a float32 step ({'slower' if ratio > 1 else 'faster'})"
+
+
+fastest = min(timings, key=timings.get)
+if gpus:
+    machine = f"this machine's GPU ({len(gpus)} found)"
+elif bf16_flags:
+    machine = f"this CPU, with {', '.join(bf16_flags)},"
+else:
+    machine = "this CPU, without bfloat16 instructions,"
+display(
+    Markdown(
+        f"On {machine} a bfloat16 step took {compared_with_float32('mixed_bfloat16')}, "
+        f"and a float16 step {compared_with_float32('mixed_float16')}. "
+        f"The policy worth using here is **{fastest}**: set it with "
+        f"`keras.config.set_dtype_policy({fastest!r})` before building the model."
+    )
+)
+
+# %% [markdown]
+# With a 16-bit policy, also give the last layer `dtype="float32"`, so that the softmax is
+# computed in full precision.
+#
 # ## Summary
 #
 # - Synchronous data parallelism copies the model to every replica and all-reduces the
@@ -430,9 +695,11 @@ plt.show()
 # - Global batch = per-replica batch × replicas. Scale the learning rate with it (linear
 #   rule for SGD, square root as a gentler start for Adam), warm up, and check on the
 #   validation set.
-# - `mixed_float16` speeds up modern GPUs, `mixed_bfloat16` TPUs and CPUs with bf16
-#   instructions; anywhere else 16-bit maths is slower. Measure.
-# - With Keras 3, multi-worker training needs a custom loop with `strategy.run`.
+# - With Keras 3, multi-worker training needs a custom loop: a distributed dataset,
+#   `strategy.run` of a step whose loss is divided by the global batch, `strategy.reduce`
+#   of what it returns.
+# - 16-bit policies pay off only on hardware that computes them natively, and not always
+#   there: choose by measuring step times, as this notebook did.
 
 # %% [markdown]
 # ## Exercises
@@ -456,13 +723,13 @@ plt.show()
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution
 lab_replicas = 2 * 4
-lab_batch = distribute.global_batch_size(64, lab_replicas)
+lab_batch = global_batch_size(64, lab_replicas)
 print(
     f"{lab_replicas} replicas, global batch {lab_batch}, {math.ceil(54_000 / lab_batch)} steps per epoch"
 )
 print(
-    f"linear rule: {distribute.scaled_learning_rate(1e-3, lab_batch):.5f}, "
-    f"sqrt rule: {distribute.scaled_learning_rate(1e-3, lab_batch, rule='sqrt'):.5f}"
+    f"linear rule: {scaled_learning_rate(1e-3, lab_batch):.5f}, "
+    f"sqrt rule: {scaled_learning_rate(1e-3, lab_batch, rule='sqrt'):.5f}"
 )
 lab_config = distribute.tf_config(["gpu-1.lab:2222", "gpu-2.lab:2222"], index=1)
 print("TF_CONFIG =", json.dumps(lab_config))
@@ -488,11 +755,11 @@ finally:  # never leave TF_CONFIG set in this kernel
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution
-goyal_batch = distribute.global_batch_size(128, 8)
+goyal_batch = global_batch_size(128, 8)
 goyal_steps_per_epoch = math.ceil(54_000 / goyal_batch)
-goyal_schedule = distribute.warmup_cosine_schedule(
+goyal_schedule = warmup_cosine_schedule(
     1e-3,
-    distribute.scaled_learning_rate(1e-3, goyal_batch),
+    scaled_learning_rate(1e-3, goyal_batch),
     total_steps=90 * goyal_steps_per_epoch,
     warmup_steps=5 * goyal_steps_per_epoch,
 )
@@ -529,5 +796,15 @@ ax.set_xlabel("batch size")
 ax.set_ylabel("images per second")
 ax.set_title("Throughput of one float32 training step on this machine")
 plt.show()
-print("Small per-replica batches leave each device partly idle: fixing the global batch and")
-print("spreading it over more devices makes each one less efficient, so speed-ups flatten.")
+rising = bool(np.all(np.diff(throughput) > 0))
+print(
+    "images per second:",
+    ", ".join(f"{t:,.0f} at batch {s}" for s, t in zip(sizes, throughput, strict=True)),
+)
+if rising:
+    print("Throughput rose with the batch here: small per-replica batches leave a device")
+    print("partly idle, so keeping the global batch fixed while spreading it over more")
+    print("devices makes each one less efficient, and the speed-up flattens.")
+else:
+    print("Throughput did not rise steadily with the batch here (a busy or small machine")
+    print("can hide the effect): measure again, or on a GPU, where it is usually clear.")

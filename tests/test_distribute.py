@@ -1,4 +1,4 @@
-"""Tests for helpers.distribute: batch arithmetic, precision policy, TF_CONFIG, local clusters."""
+"""Tests for helpers.distribute: batch arithmetic, the training loop, TF_CONFIG, local clusters."""
 
 from __future__ import annotations
 
@@ -95,21 +95,6 @@ def test_cpu_flags_reads_x86_and_arm_formats(tmp_path):
     assert distribute.cpu_flags(tmp_path / "missing") == set()
 
 
-@pytest.mark.parametrize(
-    "has_gpu, flags, expected",
-    [
-        (True, set(), "mixed_float16"),
-        (True, {"avx512_bf16"}, "mixed_float16"),
-        (False, {"avx2", "avx512_bf16"}, "mixed_bfloat16"),
-        (False, {"amx_bf16"}, "mixed_bfloat16"),
-        (False, {"avx2", "avx512f"}, "float32"),
-        (False, set(), "float32"),
-    ],
-)
-def test_precision_policy(has_gpu, flags, expected):
-    assert distribute.precision_policy(has_gpu, flags) == expected
-
-
 def test_seconds_per_step_times_and_restores_the_policy():
     rng = np.random.default_rng(0)
     images = rng.random((48, 28, 28, 1), dtype=np.float32)
@@ -123,6 +108,49 @@ def test_seconds_per_step_times_and_restores_the_policy():
     assert keras.config.dtype_policy().name == "float32"
     with pytest.raises(ValueError, match="at least 32 images"):
         distribute.seconds_per_step("float32", images[:20], labels[:20], batch_size=16)
+
+
+# ------------------------------------------------------------- the training loop
+
+
+def tiny_digits(n: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, n)
+
+
+def test_distributed_dataset_gives_each_replica_its_share_of_the_global_batch():
+    import tensorflow as tf
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    images, labels = tiny_digits(40)
+    batches = iter(distribute.distributed_dataset(strategy, images, labels, global_batch=16))
+    first_images, first_labels = next(batches)
+    assert first_images.shape == (16, 28, 28, 1) and first_labels.shape == (16,)
+    seen = np.concatenate([next(batches)[1].numpy() for _ in range(4)])  # endless: repeats
+    assert len(seen) == 64 and set(seen) <= set(labels)
+
+
+def test_train_with_loop_reports_the_mean_loss_and_accuracy_of_the_global_batch():
+    import tensorflow as tf
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    images, labels = tiny_digits(64)
+    config.set_seed(0)
+    with strategy.scope():  # no dropout, and a zero learning rate: the weights stay put
+        model = keras.Sequential(
+            [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")]
+        )
+        optimizer = keras.optimizers.SGD(learning_rate=0.0)
+    lines = []
+    history, steps = distribute.train_with_loop(
+        strategy, model, optimizer, images, labels, global_batch=32, epochs=2, log=lines.append
+    )
+    probs = model(images, training=False).numpy()
+    mean_loss = keras.losses.sparse_categorical_crossentropy(labels, probs).numpy().mean()
+    assert steps == 2 and len(lines) == 2
+    assert lines[1].startswith("epoch 2/2: 2 steps of 32 images (32 per replica), loss ")
+    assert history["loss"] == pytest.approx([mean_loss] * 2, rel=1e-5)
+    assert history["accuracy"] == pytest.approx([np.mean(probs.argmax(axis=1) == labels)] * 2)
 
 
 # ---------------------------------------------------------------- cluster set-up
@@ -200,6 +228,8 @@ def test_two_workers_train_in_sync_and_the_chief_saves(tmp_path):
         assert result["steps_per_epoch"] == 8  # 1,024 images / 128 per step
         assert result["learning_rate"] == pytest.approx(1e-3)
         assert f"[worker {result['index']}] epoch 1/1" in result["log"]
+        assert 0 < result["train_seconds"] < result["seconds"]
+        assert result["peak_memory_mb"] > 100  # a process with TensorFlow loaded
     # Synchronous training: both copies end with the same weights, loss and accuracy.
     assert chief["weights_sha256"] == other["weights_sha256"]
     assert chief["history"] == other["history"]
