@@ -35,7 +35,7 @@ UNITS = {
 FIGURE = re.compile(
     NUMBER + r"(?P<unit>" + "|".join(f"(?P<{k}>{v})" for k, v in UNITS.items()) + ")"
 )
-SHAPE = re.compile(r"\d+\s?[x×]\s?\d+")  # 28x28, 3 x 3: sizes, not speed-ups
+SHAPE = re.compile(r"\d[\d,]*\s?[x×]\s?\d")  # 28x28, 3 x 3: sizes, not speed-ups
 SOURCE = re.compile(
     r"\barticle(?:'s)? (?:says|said|reports|reported|writes|wrote|gives|gave|claims|claimed|"
     r"states|reached|reaches|got|gets|quotes|lists|figure|number|claim)|\*\*Note: the article|"
