@@ -1,4 +1,8 @@
-"""Resumable training callbacks, and saving and loading training histories."""
+"""Training taught in notebook 04: its resumable callbacks, and saving and loading histories.
+
+``training_callbacks`` is generated from notebook 04's ``# @save`` cell; the rest (safe
+saving, reading the CSV log, publishing a finished run) is plumbing that 04 calls.
+"""
 
 from __future__ import annotations
 
@@ -75,18 +79,16 @@ def best_epoch(history: History, monitor: str = "val_loss") -> int:
     return values.index(best) + 1
 
 
+# >>> notebooks/04_training.ipynb (generated: python -m helpers.maintainer.lessons)
 def training_callbacks(
     models_dir: Path, name: str, patience: int = 3, monitor: str = "val_loss"
 ) -> list[keras.callbacks.Callback]:
-    """Return the course's callbacks for a resumable ``fit`` of the model called ``name``.
+    """Return the callbacks for a resumable ``fit`` of the model called ``name``.
 
-    - ``BackupAndRestore`` in ``<name>_backup/``: if training is interrupted (Ctrl-C, a
-      kernel restart), running the same ``fit`` again resumes after the last finished
-      epoch; the backup is deleted when training completes;
-    - ``EarlyStopping`` on ``monitor`` with ``patience``, restoring the best weights;
-    - ``ModelCheckpoint`` of the best epoch to ``<name>.partial.keras``, never to the
-      final name (``finish_training`` renames it);
-    - ``CSVLogger`` to ``<name>_history.csv``, appending when resuming.
+    BackupAndRestore in ``<name>_backup/``, EarlyStopping on ``monitor`` (restoring the
+    best weights), ModelCheckpoint of the best epoch to ``<name>.partial.keras`` (never the
+    final name: ``finish_training`` renames it) and CSVLogger to ``<name>_history.csv``,
+    appending when the run resumes from a backup.
     """
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -105,6 +107,9 @@ def training_callbacks(
         ),
         keras.callbacks.CSVLogger(models_dir / f"{name}_history.csv", append=resuming),
     ]
+
+
+# <<< notebooks/04_training.ipynb
 
 
 def history_from_csv(path: Path) -> History:

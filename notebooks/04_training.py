@@ -26,11 +26,13 @@
 # %% [markdown]
 # ## What you will learn
 #
-# - why a 10-class softmax is trained with (sparse) categorical cross-entropy, not binary
-#   cross-entropy, and how the sparse and one-hot versions give the same number;
+# - what softmax and cross-entropy compute, by hand and with Keras, and why a 10-class
+#   softmax is trained with (sparse) categorical cross-entropy, not binary cross-entropy;
+# - what one step of gradient descent does to the weights, and Adam's update rule, each
+#   checked against Keras' own optimiser;
 # - how to compile with the current Keras API (`learning_rate=`, `model.fit`);
-# - how callbacks stop training early, keep the best weights, log every epoch, and let an
-#   interrupted run resume where it stopped;
+# - how to write the callbacks that stop training early, keep the best weights, log every
+#   epoch, and let an interrupted run resume where it stopped;
 # - how to save a model and its history so that later notebooks can use them, and how to
 #   watch training in TensorBoard.
 #
@@ -41,7 +43,8 @@
 # (notebook 00 fetches it) and produces, in `models/`: `article_cnn.keras` (the trained
 # model), `article_cnn_history.json` and `article_cnn_history.csv` (loss and accuracy per
 # epoch). Notebooks 05 and 06 read them. In full mode (10 epochs on 54,000 images) it takes
-# about 2 minutes on a laptop CPU; fast mode trains 1 epoch on 6,000 images.
+# a couple of minutes on a laptop CPU (the training cell prints how long it took, and the
+# README's results table the latest full run); fast mode trains 1 epoch on 6,000 images.
 
 # %% [markdown]
 # ## Setup
@@ -73,11 +76,14 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up log
 
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
+from IPython.display import Markdown, display
+from keras import layers
 
 from helpers import config, data, models, training
 
@@ -126,13 +132,60 @@ print("output:", model.output_shape)
 # %% [markdown]
 # ## Choose the loss
 #
-# The loss tells the optimiser how wrong each prediction is. For one image whose true digit
-# is $k$, cross-entropy is $-\log p_k$: the smaller the probability the model gave the right
-# answer, the larger the loss. Keras offers it in two spellings that compute the same thing:
+# The loss tells the optimiser how wrong each prediction is. Two formulas do the work.
+#
+# **Softmax** turns the ten scores $z_0, \dots, z_9$ that the last `Dense` layer computes
+# (one per digit, any real numbers) into ten probabilities, each positive, adding up to 1,
+# the largest score getting the largest probability:
+#
+# $$p_i = \frac{e^{z_i}}{\sum_{j=0}^{9} e^{z_j}}$$
+#
+# **Cross-entropy** scores those probabilities for one image whose true digit is $y$:
+#
+# $$L = -\log p_y$$
+#
+# It is 0 when the model gives the right digit probability 1, and grows without bound as
+# that probability falls towards 0. Here are both by hand, with NumPy, for one made-up
+# image of a 3, next to Keras' `softmax` and its loss:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+scores = np.array([1.0, -0.5, 0.3, 3.2, -1.0, 1.5, 0.0, 0.8, 0.4, -0.2])  # z, one per digit
+label = 3
+softmax_by_hand = np.exp(scores) / np.exp(scores).sum()
+softmax_keras = keras.ops.convert_to_numpy(keras.activations.softmax(scores[None]))[0]
+print(
+    pd.DataFrame(
+        {"score z": scores, "softmax by hand": softmax_by_hand, "keras softmax": softmax_keras}
+    )
+    .rename_axis("digit")
+    .round(4)
+    .to_string()
+)
+print(f"probabilities add up to {softmax_by_hand.sum():.4f}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+ce_by_hand = -np.log(softmax_by_hand[label])
+ce_keras = keras.losses.sparse_categorical_crossentropy(np.array([label]), softmax_keras[None])
+ce_keras_from_scores = keras.losses.sparse_categorical_crossentropy(
+    np.array([label]), scores[None], from_logits=True
+)
+print(f"-log p_{label} by hand:                         {ce_by_hand:.6f}")
+print(f"keras, from the probabilities:              {float(ce_keras[0]):.6f}")
+print(f"keras, from the scores (from_logits=True):  {float(ce_keras_from_scores[0]):.6f}")
+
+# %% [markdown]
+# The model we train ends in `Dense(10, activation="softmax")`, so it outputs the
+# probabilities and the loss takes them as they are. (`from_logits=True` lets Keras apply
+# softmax inside the loss instead, which is a little more accurate for extreme scores.)
+#
+# Keras offers cross-entropy in two spellings that compute the same thing:
 #
 # - `sparse_categorical_crossentropy` takes the label as an integer (`3`);
-# - `categorical_crossentropy` takes it one-hot (`[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]`) and sums
-#   $-y_i \log p_i$ over the ten digits, where only the true digit's term is non-zero.
+# - `categorical_crossentropy` takes it one-hot, as a vector $t$ (`[0, 0, 0, 1, 0, 0, 0, 0,
+#   0, 0]`), and sums $-t_i \log p_i$ over the ten digits, where only the true digit's term
+#   is non-zero.
 #
 # We keep the integer labels and use the sparse version: no conversion, less memory.
 #
@@ -195,10 +248,148 @@ print(losses.round(4).to_string(index=False))
 # a correct "no".
 
 # %% [markdown]
+# ## Choose the optimiser
+#
+# ### One step of gradient descent
+#
+# Training lowers the loss by moving every weight $w$ a little against its gradient, the
+# direction in which the loss grows fastest; the learning rate $\eta$ sets how far:
+#
+# $$w \leftarrow w - \eta \, \frac{\partial L}{\partial w}$$
+#
+# `tf.GradientTape` records a forward pass and then computes $\partial L / \partial w$ for
+# every weight (backpropagation). To see one step whole, take a tiny model, a single
+# `Dense` softmax layer on the 784 pixels, and one batch of 32 training images:
+
+# %%
+tiny_model = keras.Sequential(
+    [keras.Input(shape=(28, 28, 1)), layers.Flatten(), layers.Dense(10, activation="softmax")],
+    name="tiny",
+)
+x_batch, y_batch = x_train[:32], y_train[:32]
+loss_fn = keras.losses.SparseCategoricalCrossentropy()
+
+with tf.GradientTape() as tape:
+    probs_batch = tiny_model(x_batch, training=True)
+    loss_before = loss_fn(y_batch, probs_batch)
+gradients = tape.gradient(loss_before, tiny_model.trainable_variables)
+for variable, gradient in zip(tiny_model.trainable_variables, gradients, strict=True):
+    print(f"{variable.path}: weights {variable.shape}, gradient {tuple(gradient.shape)}")
+
+# %% [markdown]
+# For softmax followed by cross-entropy the gradient with respect to the scores has a
+# simple form, $\partial L / \partial z_i = p_i - t_i$ (predicted probability minus the
+# one-hot label). A bias adds straight to its score, so the gradient of the batch's mean
+# loss with respect to the ten biases is the batch mean of $p - t$. By hand against the tape:
+
+# %%
+one_hot_batch = keras.utils.to_categorical(y_batch, num_classes=10)
+bias_gradient_by_hand = (probs_batch.numpy() - one_hot_batch).mean(axis=0)
+print(
+    pd.DataFrame(
+        {"mean(p - t) by hand": bias_gradient_by_hand, "GradientTape": gradients[1].numpy()}
+    )
+    .rename_axis("digit")
+    .T.round(4)
+    .to_string()
+)
+
+# %% [markdown]
+# Now the step itself: the new weights by hand, $w - \eta g$, and the same step taken by
+# plain stochastic gradient descent, `keras.optimizers.SGD`, whose `apply` is what `fit`
+# calls after every batch.
+
+# %%
+learning_rate = 0.1
+weights_by_hand = [
+    variable.numpy() - learning_rate * gradient.numpy()
+    for variable, gradient in zip(tiny_model.trainable_variables, gradients, strict=True)
+]
+bias_before = tiny_model.trainable_variables[1].numpy()
+keras.optimizers.SGD(learning_rate=learning_rate).apply(gradients, tiny_model.trainable_variables)
+
+print(
+    pd.DataFrame(
+        {
+            "bias before": bias_before,
+            "gradient": gradients[1].numpy(),
+            "w - eta g by hand": weights_by_hand[1],
+            "SGD.apply": tiny_model.trainable_variables[1].numpy(),
+        }
+    )
+    .rename_axis("digit")
+    .head(4)
+    .round(5)
+    .to_string()
+)
+for variable, by_hand in zip(tiny_model.trainable_variables, weights_by_hand, strict=True):
+    difference = np.abs(variable.numpy() - by_hand).max()
+    print(f"{variable.path}: largest difference, by hand vs SGD.apply: {difference:.1e}")
+
+# %%
+loss_after = float(loss_fn(y_batch, tiny_model(x_batch, training=False)))
+change = "lower" if loss_after < float(loss_before) else "not lower"
+print(
+    f"loss on these 32 images: {float(loss_before):.4f} before the step, "
+    f"{loss_after:.4f} after it ({change})"
+)
+
+# %% [markdown]
+# `fit` repeats exactly this for every batch: forward pass, gradients, one optimiser step.
+#
+# ### Adam
+#
+# Plain SGD moves every weight by the same multiple of its gradient. Adam (Kingma and Ba,
+# 2015), the optimiser we train with, keeps two running averages per weight, $m$ of its
+# gradients $g$ and $v$ of their squares, and divides one by the square root of the other,
+# so that each weight takes steps scaled to its own gradients. At step $t$:
+#
+# $$m_t = \beta_1 m_{t-1} + (1-\beta_1)\,g_t, \quad v_t = \beta_2 v_{t-1} + (1-\beta_2)\,g_t^2, \quad w_t = w_{t-1} - \eta\,\frac{m_t/(1-\beta_1^t)}{\sqrt{v_t/(1-\beta_2^t)}+\epsilon}$$
+#
+# $m$ and $v$ start at 0; dividing by $1-\beta^t$ corrects for that start, and $\epsilon$
+# only prevents a division by zero. On the very first step the corrected averages are $g$
+# and $g^2$, so every weight moves by $\eta$ against the sign of its gradient, however
+# large or small that gradient is. One step on one variable of three weights, in NumPy and
+# with `keras.optimizers.Adam` (its defaults: $\eta = 0.001$, $\beta_1 = 0.9$,
+# $\beta_2 = 0.999$, $\epsilon = 10^{-7}$, printed below):
+
+# %%
+adam = keras.optimizers.Adam(learning_rate=1e-3)
+eta, beta_1, beta_2, epsilon = float(adam.learning_rate), adam.beta_1, adam.beta_2, adam.epsilon
+print(f"eta {eta:g}, beta_1 {beta_1}, beta_2 {beta_2}, epsilon {epsilon:g}")
+
+w_start = np.array([0.5, 0.5, 0.5])
+g = np.array([0.5, 2.0, -30.0])  # gradients of very different sizes
+t = 1
+m = (1 - beta_1) * g  # m_0 = 0
+v = (1 - beta_2) * g**2  # v_0 = 0
+w_numpy = w_start - eta * (m / (1 - beta_1**t)) / (np.sqrt(v / (1 - beta_2**t)) + epsilon)
+
+w_keras = keras.Variable(w_start, dtype="float32")
+adam.apply([tf.constant(g, dtype="float32")], [w_keras])
+
+print(
+    pd.DataFrame(
+        {
+            "gradient": g,
+            "step, NumPy": w_numpy - w_start,
+            "step, keras Adam": w_keras.numpy() - w_start,
+        }
+    )
+    .round(6)
+    .to_string(index=False)
+)
+print(f"largest difference: {np.abs(w_keras.numpy() - w_numpy).max():.1e}")
+
+# %% [markdown]
+# Keras keeps the weight in float32, which holds about 7 significant digits, so the two
+# agree to that precision. (Keras also adds $\epsilon$ at a slightly different place, which
+# only matters for gradients as small as $\epsilon$.)
+#
 # ## Compile the model
 #
-# Adam adapts the step size of every weight as it goes; its default learning rate, 0.001,
-# works well for this model.
+# Adam with its default learning rate, 0.001, is the usual first choice, and the one the
+# article makes.
 #
 # > **Note: the article** writes `Adam(lr=0.001)`. The `lr` argument was renamed
 # > `learning_rate` years ago, and Keras 3 no longer accepts it: the call raises the error
@@ -221,32 +412,71 @@ model.compile(
 # %% [markdown]
 # ## Set up the callbacks
 #
-# Callbacks run at the end of every epoch. `helpers.training.training_callbacks` returns
-# the four this course uses (read it in `helpers/training.py`, it is short):
+# Callbacks are objects that `fit` calls at the end of every epoch (and batch). Training
+# for a fixed number of epochs and keeping whatever comes out is fragile, so we give `fit`
+# four of them, each for one reason:
 #
-# - `BackupAndRestore` keeps the state of the last finished epoch in
-#   `article_cnn_backup/`. If training is interrupted (Ctrl-C, a kernel restart, a closed
-#   laptop), run the notebook again: `fit` resumes after the last finished epoch instead of
-#   starting over, and ends with the same number of epochs. The backup is deleted when
-#   training completes;
-# - `EarlyStopping` stops when the validation loss has not improved for 3 epochs and puts
-#   back the weights of the best epoch;
-# - `ModelCheckpoint` saves the model whenever the validation loss improves. It writes to
-#   `article_cnn.partial.keras`; only when training has finished is it renamed to
-#   `article_cnn.keras`, so an interrupted run never leaves a half-trained model where
-#   notebooks 05 and 06 expect a finished one;
-# - `CSVLogger` writes each epoch's loss and accuracy to a CSV file as it goes (appending
-#   when a run resumes), so a long run can be followed before it ends.
+# - `BackupAndRestore` saves the state of the last finished epoch in `article_cnn_backup/`,
+#   so that an interrupted run (Ctrl-C, a kernel restart, a closed laptop) resumes after that
+#   epoch when you run the notebook again, instead of starting over; it deletes the backup
+#   when training completes;
+# - `EarlyStopping` stops when the validation loss has not improved for `patience` epochs
+#   and puts back the weights of the best epoch, because more epochs after that only fit
+#   the training images more closely;
+# - `ModelCheckpoint` saves the model whenever the validation loss improves, so the best
+#   model is on disk even if the kernel dies; it writes to `article_cnn.partial.keras`, and
+#   only a finished run renames it `article_cnn.keras`, so notebooks 05 and 06 never load a
+#   half-trained model;
+# - `CSVLogger` appends each epoch's loss and accuracy to a CSV file as it goes, so a long
+#   run can be followed before it ends and a resumed run keeps the epochs before the break.
 #
-# We add a fifth, `TensorBoard`, which logs the same curves for TensorBoard (see
-# [Watch training in TensorBoard](#Watch-training-in-TensorBoard) below).
-# Models go under `models/` and logs under `logs/` (`fast/` subfolders in fast mode);
-# git ignores both.
+# A fresh run (no backup folder) first deletes any checkpoint and log an earlier run left,
+# so they never mix with this one. The cell's first line, `# @save helpers.training`, copies
+# the function into `helpers/training.py`, where the course's test of an interrupted run
+# uses it:
+
+
+# %%
+# @save helpers.training
+def training_callbacks(
+    models_dir: Path, name: str, patience: int = 3, monitor: str = "val_loss"
+) -> list[keras.callbacks.Callback]:
+    """Return the callbacks for a resumable ``fit`` of the model called ``name``.
+
+    BackupAndRestore in ``<name>_backup/``, EarlyStopping on ``monitor`` (restoring the
+    best weights), ModelCheckpoint of the best epoch to ``<name>.partial.keras`` (never the
+    final name: ``finish_training`` renames it) and CSVLogger to ``<name>_history.csv``,
+    appending when the run resumes from a backup.
+    """
+    models_dir = Path(models_dir)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    backup_dir = models_dir / f"{name}_backup"
+    resuming = backup_dir.exists()
+    if not resuming:  # a fresh run: never keep a checkpoint or log from an earlier run
+        (models_dir / f"{name}.partial.keras").unlink(missing_ok=True)
+        (models_dir / f"{name}_history.csv").unlink(missing_ok=True)
+    return [
+        keras.callbacks.BackupAndRestore(backup_dir=str(backup_dir)),
+        keras.callbacks.EarlyStopping(
+            monitor=monitor, patience=patience, restore_best_weights=True, verbose=1
+        ),
+        keras.callbacks.ModelCheckpoint(
+            models_dir / f"{name}.partial.keras", monitor=monitor, save_best_only=True
+        ),
+        keras.callbacks.CSVLogger(models_dir / f"{name}_history.csv", append=resuming),
+    ]
+
+
+# %% [markdown]
+# We add a fifth, `TensorBoard`, which logs the same curves for TensorBoard, a live view of
+# training that is handy for long runs (see
+# [Watch training in TensorBoard](#Watch-training-in-TensorBoard) below). Models go under
+# `models/` and logs under `logs/` (`fast/` subfolders in fast mode); git ignores both.
 
 # %%
 models_dir = config.models_dir()
 logs_dir = config.logs_dir() / "article_cnn"
-callbacks = training.training_callbacks(models_dir, "article_cnn", patience=3)
+callbacks = training_callbacks(models_dir, "article_cnn", patience=3)
 callbacks.append(keras.callbacks.TensorBoard(log_dir=logs_dir))
 for callback in callbacks:
     print(type(callback).__name__)
@@ -307,15 +537,37 @@ for path in sorted(models_dir.glob("article_cnn_history.*")):
     print(f"{path.name}: {path.stat().st_size:,} bytes")
 
 # %% [markdown]
-# One row per epoch: training loss and accuracy are measured while the weights change and
-# with dropout on, validation ones at the end of the epoch with dropout off, so validation
-# accuracy can be the higher of the two early on.
+# One row per epoch, as the CSV log recorded it:
 
 # %%
 history_table = pd.DataFrame(
     full_history, index=pd.RangeIndex(1, len(full_history["loss"]) + 1, name="epoch")
 )
 history_table.round(4)
+
+# %% [markdown]
+# Compare the `accuracy` and `val_accuracy` columns. The two are not measured the same way:
+#
+# - the training accuracy is measured *with dropout on*: each batch is scored by a network
+#   missing a quarter of its convolution features and half of its dense units, so it is
+#   handicapped;
+# - it is also the average over all the batches of the epoch, most of them scored by
+#   earlier, worse weights, while the validation accuracy is measured once, at the end of
+#   the epoch, with the final weights and dropout off.
+#
+# Both effects favour the validation column, so it can come out higher although the model
+# never trains on those images. In this run:
+
+# %%
+val_higher = int((history_table["val_accuracy"] > history_table["accuracy"]).sum())
+n_epochs = len(history_table)
+if val_higher == n_epochs:
+    where = "in every epoch" if n_epochs > 1 else "in the one epoch"
+elif val_higher == 0:
+    where = "in no epoch"
+else:
+    where = f"in {val_higher} of {n_epochs} epochs"
+display(Markdown(f"Validation accuracy is higher than training accuracy **{where}**."))
 
 # %% [markdown]
 # ## How long it took, and the best epoch
@@ -368,14 +620,22 @@ print(f"{len(event_files)} event file(s) under {logs_dir}")
 # %% [markdown]
 # ## Summary
 #
+# - Softmax turns ten scores into probabilities, $p_i = e^{z_i} / \sum_j e^{z_j}$, and
+#   cross-entropy scores them, $L = -\log p_y$; by hand and in Keras they give the same
+#   numbers.
 # - For 10 mutually exclusive classes the loss is categorical cross-entropy: `sparse_` with
 #   integer labels, or the plain one with one-hot labels; they give the same value. Binary
 #   cross-entropy is for independent yes/no outputs and its accuracy misleads here.
+# - One training step: `tf.GradientTape` gives $\partial L / \partial w$, and the optimiser
+#   moves each weight against it, $w - \eta g$ for plain SGD. Adam scales each weight's step
+#   by running averages of its gradients and their squares.
 # - `keras.optimizers.Adam(learning_rate=1e-3)`, not `lr=`; `model.fit`, not
 #   `fit_generator`; validation data taken from the training set, never the test set.
-# - `EarlyStopping`, `ModelCheckpoint` and `CSVLogger` stop at the right time, keep the best
-#   weights and log each epoch; the finished model is `models/article_cnn.keras`, its
-#   history `article_cnn_history.json`.
+# - `BackupAndRestore`, `EarlyStopping`, `ModelCheckpoint` and `CSVLogger` resume an
+#   interrupted run, stop at the right time, keep the best weights and log each epoch; the
+#   finished model is `models/article_cnn.keras`, its history `article_cnn_history.json`.
+# - Training accuracy is measured with dropout on and averaged over the epoch, so it can
+#   sit below the validation accuracy.
 #
 # Next, notebook 05 measures this model on the 10,000 test images and looks at its mistakes.
 
