@@ -1,4 +1,8 @@
-"""Look at a trained digit classifier: its confusion matrix, per-digit scores and mistakes.
+"""Evaluation taught in notebook 05 (and reused in 14): confusion matrix, scores, mistakes.
+
+``confusion_matrix``, ``confusion_matrix_figure`` and ``per_class_report`` are generated
+from notebook 05's ``# @save`` cells; the label checks, the gallery of mistakes and the
+safe loading and saving are plumbing that 05 calls.
 
 Every function takes plain NumPy arrays: integer labels ``y_true`` and ``y_pred`` of
 shape (n,), the softmax output ``probs`` of shape (n, 10), and images of shape
@@ -21,7 +25,6 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
-from sklearn import metrics
 
 from helpers import saving
 from helpers.plots import NotebookFigure
@@ -80,22 +83,34 @@ def check_probs(probs: np.ndarray, n: int, num_classes: int = NUM_CLASSES) -> np
     return probs
 
 
+# >>> notebooks/05_evaluation.ipynb (generated: python -m helpers.maintainer.lessons)
+def confusion_matrix(
+    y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = NUM_CLASSES
+) -> np.ndarray:
+    """Return the (num_classes, num_classes) count matrix: row = true, column = predicted.
+
+    Raises ``ValueError`` as ``check_labels`` does.
+    """
+    y_true, y_pred = check_labels(y_true, y_pred, num_classes)
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (y_true, y_pred), 1)  # one count per image, repeats included
+    return matrix
+
+
 def confusion_matrix_figure(
     y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = NUM_CLASSES
 ) -> Figure:
     """Return a heatmap of the confusion matrix: rows are true digits, columns predictions.
 
-    Each cell holds how many examples of the row's digit were predicted as the column's.
     Raises ``ValueError`` as ``check_labels`` does.
     """
-    y_true, y_pred = check_labels(y_true, y_pred, num_classes)
-    matrix = metrics.confusion_matrix(y_true, y_pred, labels=range(num_classes))
+    matrix = confusion_matrix(y_true, y_pred, num_classes)
     fig = NotebookFigure(figsize=(7, 6), layout="constrained")
     ax = fig.subplots()
     sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues", cbar=False, square=True, ax=ax)
     ax.set_xlabel("predicted digit")
     ax.set_ylabel("true digit")
-    ax.set_title(f"Confusion matrix ({len(y_true):,} examples)")
+    ax.set_title(f"Confusion matrix ({matrix.sum():,} examples)")
     return fig
 
 
@@ -104,19 +119,26 @@ def per_class_report(
 ) -> pd.DataFrame:
     """Return precision, recall, F1 and support for each digit, one row per digit.
 
-    Precision: of the examples predicted as this digit, the fraction that were it.
-    Recall: of the examples of this digit, the fraction predicted as it. A digit never
-    predicted gets precision 0. Raises ``ValueError`` as ``check_labels`` does.
+    Computed from the confusion matrix; a ratio whose denominator is 0 is reported as 0.
+    Raises ``ValueError`` as ``check_labels`` does.
     """
-    y_true, y_pred = check_labels(y_true, y_pred, num_classes)
-    precision, recall, f1, support = metrics.precision_recall_fscore_support(
-        y_true, y_pred, labels=range(num_classes), zero_division=0
-    )
-    report = pd.DataFrame(
+
+    def ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+        return np.divide(top, bottom, out=np.zeros(len(top)), where=bottom > 0)
+
+    matrix = confusion_matrix(y_true, y_pred, num_classes)
+    correct = np.diag(matrix)
+    support = matrix.sum(axis=1)  # row sums: images that are the digit
+    precision = ratio(correct, matrix.sum(axis=0))  # column sums: images called the digit
+    recall = ratio(correct, support)
+    f1 = ratio(2 * precision * recall, precision + recall)
+    return pd.DataFrame(
         {"precision": precision, "recall": recall, "f1": f1, "support": support},
         index=pd.RangeIndex(num_classes, name="digit"),
     )
-    return report
+
+
+# <<< notebooks/05_evaluation.ipynb
 
 
 def most_confused_pairs(
@@ -130,8 +152,7 @@ def most_confused_pairs(
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    y_true, y_pred = check_labels(y_true, y_pred, num_classes)
-    matrix = metrics.confusion_matrix(y_true, y_pred, labels=range(num_classes))
+    matrix = confusion_matrix(y_true, y_pred, num_classes)
     rows = [
         (true, predicted, int(matrix[true, predicted]))
         for true in range(num_classes)

@@ -29,14 +29,15 @@
 # - how to load a saved `.keras` model safely, and what to do when it is missing;
 # - how to measure test accuracy on *every* test image, and why the article's
 #   `evaluate_generator` call skipped some;
-# - how to read a confusion matrix and per-digit precision, recall and F1;
+# - how to count a confusion matrix and compute per-digit precision, recall and F1 from it,
+#   checked against scikit-learn;
 # - how to find the model's most confident mistakes and the digits it confuses most.
 #
 # ## Before you start
 #
 # Run notebook 04 first: it trains the model and saves it as `models/article_cnn.keras`.
 # If that file is missing, this notebook trains a short model itself (2 epochs on 6,000
-# images, under a minute) and says so; its accuracy is then lower than 04's model. This
+# images, under a minute) and says so; expect a lower accuracy than 04's model then. This
 # notebook writes `models/article_cnn_evaluation.json` with the test accuracy, which
 # `make course` prints in its summary. It takes under a minute in full mode on a laptop CPU.
 
@@ -71,11 +72,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ star
 
 import keras
 import numpy as np
+import pandas as pd
 import seaborn as sns
 import tensorflow as tf
+from IPython.display import Markdown, display
+from matplotlib.figure import Figure
 from sklearn import metrics
 
 from helpers import config, data, evaluation, models, plots
+from helpers.evaluation import NUM_CLASSES, check_labels
+from helpers.plots import NotebookFigure
 
 config.set_seed()
 FAST = config.fast_mode()
@@ -178,28 +184,129 @@ print(f"                = {n_test} images scored")
 # %% [markdown]
 # ## Read the confusion matrix
 #
-# Row *i*, column *j* counts the test images of digit *i* that the model called *j*. The
-# diagonal holds the correct answers; every number off it is a mistake, and the largest
-# ones show which digits look alike to the model (`evaluation.confusion_matrix_figure`).
+# Accuracy is one number; the confusion matrix says where it comes from. Row *i*, column
+# *j* counts the test images of digit *i* that the model called *j*: the diagonal holds the
+# correct answers, and every number off it is a mistake. Counting it takes one line of
+# NumPy: for every image, add 1 at (true digit, predicted digit). `check_labels` (from
+# `helpers.evaluation`) first makes sure both are 1-D arrays of labels 0 to 9, so that
+# passing probabilities or one-hot labels by mistake fails with a clear message. Notebook 14
+# and the tests reuse these functions, so their cells are saved into
+# `helpers/evaluation.py` (`# @save`).
+
 
 # %%
-evaluation.confusion_matrix_figure(y_test, y_pred)
+# @save helpers.evaluation
+def confusion_matrix(
+    y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = NUM_CLASSES
+) -> np.ndarray:
+    """Return the (num_classes, num_classes) count matrix: row = true, column = predicted.
+
+    Raises ``ValueError`` as ``check_labels`` does.
+    """
+    y_true, y_pred = check_labels(y_true, y_pred, num_classes)
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (y_true, y_pred), 1)  # one count per image, repeats included
+    return matrix
+
 
 # %% [markdown]
-# ## Score each digit
-#
-# Accuracy averages over all digits and can hide one that does badly. For each digit:
-#
-# - **precision**: of the images the model *called* this digit, the fraction that are;
-# - **recall**: of the images that *are* this digit, the fraction it found;
-# - **F1**: the harmonic mean of the two, high only when both are;
-# - **support**: how many test images of this digit there are.
-#
-# `evaluation.per_class_report` computes them with scikit-learn.
+# scikit-learn has the same function; the two agree:
 
 # %%
-report = evaluation.per_class_report(y_test, y_pred)
+matrix = confusion_matrix(y_test, y_pred)
+same = np.array_equal(matrix, metrics.confusion_matrix(y_test, y_pred, labels=range(10)))
+print(f"same as sklearn.metrics.confusion_matrix: {same}")
+print(f"{np.trace(matrix):,} on the diagonal (correct), {matrix.sum() - np.trace(matrix):,} off it")
+
+# %% [markdown]
+# A hundred numbers are easier to read as a heatmap, with the count written in each cell:
+
+
+# %%
+# @save helpers.evaluation
+def confusion_matrix_figure(
+    y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = NUM_CLASSES
+) -> Figure:
+    """Return a heatmap of the confusion matrix: rows are true digits, columns predictions.
+
+    Raises ``ValueError`` as ``check_labels`` does.
+    """
+    matrix = confusion_matrix(y_true, y_pred, num_classes)
+    fig = NotebookFigure(figsize=(7, 6), layout="constrained")
+    ax = fig.subplots()
+    sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues", cbar=False, square=True, ax=ax)
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("true digit")
+    ax.set_title(f"Confusion matrix ({matrix.sum():,} examples)")
+    return fig
+
+
+# %%
+confusion_matrix_figure(y_test, y_pred)
+
+# %% [markdown]
+# The largest numbers off the diagonal show which digits look alike to the model; the
+# section on the most confused pairs below lists them.
+#
+# ## Score each digit
+#
+# Accuracy averages over all digits and can hide one that does badly. For each digit $d$,
+# with $M$ the confusion matrix:
+#
+# - **precision**, $M_{dd} / \sum_i M_{id}$: of the images the model *called* $d$ (column
+#   $d$), the fraction that are;
+# - **recall**, $M_{dd} / \sum_j M_{dj}$: of the images that *are* $d$ (row $d$), the
+#   fraction it found;
+# - **F1**, $2PR / (P + R)$: the harmonic mean of the two, high only when both are;
+# - **support**, $\sum_j M_{dj}$: how many test images of $d$ there are.
+#
+# A digit that is never predicted has no precision (0 / 0); we report 0, as scikit-learn
+# does with `zero_division=0`.
+
+
+# %%
+# @save helpers.evaluation
+def per_class_report(
+    y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = NUM_CLASSES
+) -> pd.DataFrame:
+    """Return precision, recall, F1 and support for each digit, one row per digit.
+
+    Computed from the confusion matrix; a ratio whose denominator is 0 is reported as 0.
+    Raises ``ValueError`` as ``check_labels`` does.
+    """
+
+    def ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+        return np.divide(top, bottom, out=np.zeros(len(top)), where=bottom > 0)
+
+    matrix = confusion_matrix(y_true, y_pred, num_classes)
+    correct = np.diag(matrix)
+    support = matrix.sum(axis=1)  # row sums: images that are the digit
+    precision = ratio(correct, matrix.sum(axis=0))  # column sums: images called the digit
+    recall = ratio(correct, support)
+    f1 = ratio(2 * precision * recall, precision + recall)
+    return pd.DataFrame(
+        {"precision": precision, "recall": recall, "f1": f1, "support": support},
+        index=pd.RangeIndex(num_classes, name="digit"),
+    )
+
+
+# %%
+report = per_class_report(y_test, y_pred)
 report.round(3)
+
+# %% [markdown]
+# The same four columns from scikit-learn's `precision_recall_fscore_support`, and the
+# largest difference from ours:
+
+# %%
+sklearn_report = metrics.precision_recall_fscore_support(
+    y_test, y_pred, labels=range(10), zero_division=0
+)
+difference = max(
+    np.abs(report[column].to_numpy() - values).max()
+    for column, values in zip(report.columns, sklearn_report, strict=True)
+)
+print(f"largest difference from scikit-learn: {difference:.1e}")
 
 # %%
 hardest = report["recall"].idxmin()
@@ -211,8 +318,9 @@ print(f"lowest precision: digit {report['precision'].idxmin()}")
 #
 # Numbers say how often the model is wrong; pictures say how. Here are its wrong answers,
 # the most confident first: the title gives the true digit, the prediction, and the
-# probability the model gave it. Some are honest mistakes, some would puzzle a person too,
-# and a few look mislabelled (`evaluation.misclassified_gallery`).
+# probability the model gave it (`evaluation.misclassified_gallery`). As you look, sort
+# them: mistakes a person would not make, digits that would puzzle a person too, and
+# images whose label itself looks wrong (MNIST has a few).
 
 # %%
 evaluation.misclassified_gallery(x_test, y_test, probs, n=24)
@@ -264,8 +372,10 @@ print(evaluation_path.name, "->", evaluation_path.read_text())
 #   a model checks that it exists and says what it does when it does not.
 # - `model.evaluate(x_test, y_test, batch_size=128)` scores all 10,000 test images; the
 #   article's `evaluate_generator(..., steps=10000 // 128)` dropped 16.
-# - The confusion matrix and per-digit precision, recall and F1 show *where* the model is
-#   wrong; the gallery of confident mistakes and the most-confused pairs show *how*.
+# - The confusion matrix counts (true digit, predicted digit) pairs; per-digit precision
+#   (column), recall (row) and F1 follow from it by hand, as scikit-learn computes them.
+#   They show *where* the model is wrong; the gallery of confident mistakes and the
+#   most-confused pairs show *how*.
 #
 # Next, notebook 06 plots the training curves and looks inside the network.
 
@@ -273,10 +383,12 @@ print(evaluation_path.name, "->", evaluation_path.read_text())
 # ## Exercises
 #
 # 1. Reproduce the article's evaluation: score a random 9,984 of the 10,000 test images
-#    (as its shuffling generator did) five times. How much does the accuracy move, and how
-#    does that compare with the difference between two models you might want to compare?
+#    (as its shuffling generator did), in each of 1,000 draws. How much does the accuracy
+#    move between draws, and how does that compare with the uncertainty that any test set of
+#    10,000 images leaves, $\sqrt{a(1-a)/n}$ for an accuracy $a$ on $n$ images?
 # 2. Draw the confusion matrix normalised by row, so each row sums to 1 and the diagonal
-#    shows each digit's recall (hint: `metrics.confusion_matrix(..., normalize="true")`).
+#    shows each digit's recall (hint: divide each row of `confusion_matrix(y_test, y_pred)`
+#    by its sum).
 # 3. Find the 8 test images the model was *least* sure about (the lowest top
 #    probability), right or wrong, and show them with their predictions.
 
@@ -286,23 +398,47 @@ print(evaluation_path.name, "->", evaluation_path.read_text())
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution
 rng = np.random.default_rng(0)
-subset_accuracies = []
-for _ in range(5):
-    subset = rng.choice(n_test, size=article_images, replace=False)
-    subset_accuracies.append(np.mean(y_pred[subset] == y_test[subset]))
-print("accuracy on 5 random sets of 9,984:", [f"{a:.4f}" for a in subset_accuracies])
-print(
-    f"spread: {max(subset_accuracies) - min(subset_accuracies):.4f}; all 10,000: {test_accuracy:.4f}"
+correct = y_pred == y_test
+subset_accuracies = np.array(
+    [correct[rng.choice(n_test, size=article_images, replace=False)].mean() for _ in range(1_000)]
 )
-# The spread is small, but the number changes from run to run and is not the accuracy on
-# the test set, only on most of it.
+spread = subset_accuracies.max() - subset_accuracies.min()
+n_distinct = len(np.unique(subset_accuracies))
+standard_error = np.sqrt(correct.mean() * (1 - correct.mean()) / n_test)
+print(f"all 10,000 images:           {correct.mean():.6f}")
+print(
+    f"1,000 draws of 9,984 images: {subset_accuracies.min():.6f} to "
+    f"{subset_accuracies.max():.6f} ({n_distinct} distinct values)"
+)
+print(f"spread between draws:        {spread:.6f}")
+print(f"standard error on 10,000:    {standard_error:.6f}")
+n_mistakes = int(n_test - correct.sum())
+if spread == 0:
+    moved = "gave the same number in every draw"
+else:
+    if spread < standard_error / 2:
+        size = "well under"
+    elif spread <= 2 * standard_error:
+        size = "comparable to"
+    else:
+        size = "larger than"
+    moved = (
+        f"moved between draws by up to {spread:.4%}, {size} the standard error "
+        f"({standard_error:.4%}) that any test set of 10,000 images leaves"
+    )
+display(
+    Markdown(
+        f"With {n_mistakes:,} mistakes in 10,000, the article's evaluation {moved}. "
+        "Small or not, it is not the test accuracy: each draw scores a different 9,984 images."
+    )
+)
 
 # %% [markdown]
 # **Solution to exercise 2**
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution
-recall_matrix = metrics.confusion_matrix(y_test, y_pred, labels=range(10), normalize="true")
+recall_matrix = matrix / matrix.sum(axis=1, keepdims=True)  # each row divided by its sum
 recall_figure = plots.NotebookFigure(figsize=(7, 6), layout="constrained")
 ax = recall_figure.subplots()
 sns.heatmap(recall_matrix, annot=True, fmt=".2f", cmap="Blues", cbar=False, square=True, ax=ax)

@@ -62,6 +62,40 @@ def test_check_probs_rejects_wrong_shape():
         evaluation.check_probs(np.zeros((3, 10)), 4)
 
 
+# ---------------------------------------------------------------- confusion_matrix
+
+
+def test_confusion_matrix_counts_each_true_predicted_pair():
+    matrix = evaluation.confusion_matrix(Y_TRUE, Y_PRED)
+    assert matrix.shape == (10, 10)
+    assert matrix.dtype == np.int64
+    assert matrix[4, 9] == 2 and matrix[4, 4] == 1 and matrix[7, 1] == 1
+    assert np.trace(matrix) == 7 and matrix.sum() == len(Y_TRUE)
+
+
+def test_confusion_matrix_and_report_agree_with_scikit_learn():
+    from sklearn import metrics
+
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 10, 500)
+    y_pred = np.where(rng.random(500) < 0.7, y_true, rng.integers(0, 9, 500))  # 9: never
+    np.testing.assert_array_equal(
+        evaluation.confusion_matrix(y_true, y_pred),
+        metrics.confusion_matrix(y_true, y_pred, labels=range(10)),
+    )
+    report = evaluation.per_class_report(y_true, y_pred)
+    expected = metrics.precision_recall_fscore_support(
+        y_true, y_pred, labels=range(10), zero_division=0
+    )
+    for column, values in zip(report.columns, expected, strict=True):
+        np.testing.assert_allclose(report[column], values, err_msg=column)
+
+
+def test_confusion_matrix_rejects_probabilities():
+    with pytest.raises(ValueError, match="argmax"):
+        evaluation.confusion_matrix(Y_TRUE, one_hot_probs(Y_PRED, np.full(10, 0.9)))
+
+
 # --------------------------------------------------------- confusion_matrix_figure
 
 
