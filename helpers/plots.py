@@ -1,4 +1,7 @@
-"""Figures for the notebooks: digits, class balance, training curves, filters, feature maps.
+"""Figures introduced in notebooks 01 to 06: digits, class balance, curves, filters, maps.
+
+``training_curves`` is taught in notebook 06 and generated from its ``# @save`` cell; the
+other figures are plumbing (styling and layout) that the notebooks call.
 
 Every function returns a ``matplotlib.figure.Figure`` and shows nothing itself: a notebook
 displays the figure it gets back (make it the last expression of the cell, or call
@@ -241,14 +244,12 @@ def mean_images(images: Any, labels: Any, classes: Sequence[int] | None = None) 
 # -------------------------------------------------------------------------- training
 
 
-def training_curves(history: Any, monitor: str = "val_loss") -> Figure:
-    """Return accuracy and loss per epoch, training vs validation, best epoch marked.
+def check_history(history: Any) -> dict[str, list[float]]:
+    """Return the ``{metric: [value per epoch]}`` dict of a training history, checked.
 
-    ``history`` is the ``History`` that ``model.fit`` returns or its ``.history`` dict
-    (keys ``accuracy``, ``loss`` and optionally ``val_accuracy``, ``val_loss``). The best
-    epoch by ``monitor`` (lowest loss, highest accuracy) gets a dashed line when
-    ``monitor`` is in the history. Raises ``ValueError`` if a metric is missing (naming
-    Keras 2's ``acc`` if that is what it found) or the lists differ in length.
+    ``history`` is the ``History`` that ``model.fit`` returns or its ``.history`` dict.
+    Raises ``ValueError`` if it is not a dict, lacks ``accuracy`` or ``loss`` (naming
+    Keras 2's ``acc`` if that is what it found), or its curves differ in length.
     """
     record = getattr(history, "history", history)
     if not isinstance(record, Mapping):
@@ -265,29 +266,48 @@ def training_curves(history: Any, monitor: str = "val_loss") -> Figure:
     lengths = {len(record[k]) for k in record if k.removeprefix("val_") in CURVE_METRICS}
     if len(lengths) != 1 or 0 in lengths:
         raise ValueError(f"history: metrics must have the same, non-zero length, got {lengths}")
-    epochs = np.arange(1, lengths.pop() + 1)
+    return dict(record)
+
+
+def style_epoch_axes(ax: Any, epochs: np.ndarray) -> None:
+    """Give a per-epoch plot its epoch ticks (every one up to 20), a light grid and a legend."""
+    ax.set_xticks(epochs if len(epochs) <= 20 else epochs[:: -(-len(epochs) // 10)])
+    ax.grid(alpha=0.3)
+    ax.legend()
+
+
+# >>> notebooks/06_visualization.ipynb (generated: python -m helpers.maintainer.lessons)
+def training_curves(history: dict[str, list[float]], monitor: str = "val_loss") -> Figure:
+    """Return accuracy and loss per epoch, training vs validation, best epoch marked.
+
+    ``history`` is ``model.fit(...).history`` or the ``History`` itself: ``accuracy``,
+    ``loss`` and optionally ``val_accuracy``, ``val_loss``. The best epoch by ``monitor``
+    (lowest loss, highest accuracy; a NaN epoch never counts) gets a dashed line when
+    ``monitor`` is in the history. Raises ``ValueError`` as ``check_history`` does.
+    """
+    record = check_history(history)
+    epochs = np.arange(1, len(record["loss"]) + 1)
     best = None
     if monitor in record:
-        values = np.asarray(record[monitor], dtype=float)
         lower_is_better = "loss" in monitor
-        filled = np.where(np.isnan(values), np.inf if lower_is_better else -np.inf, values)
-        best = int(np.argmin(filled) if lower_is_better else np.argmax(filled)) + 1
+        values = np.asarray(record[monitor], dtype=float)
+        values = np.where(np.isnan(values), np.inf if lower_is_better else -np.inf, values)
+        best = int(values.argmin() if lower_is_better else values.argmax()) + 1
 
     fig = NotebookFigure(figsize=(10, 3.6), layout="constrained")
-    axes = fig.subplots(1, 2)
-    for ax, metric in zip(axes, CURVE_METRICS, strict=True):
+    y_labels = {"accuracy": "accuracy (fraction correct)", "loss": "cross-entropy loss"}
+    for ax, (metric, y_label) in zip(fig.subplots(1, 2), y_labels.items(), strict=True):
         ax.plot(epochs, record[metric], "o-", label="training")
         if f"val_{metric}" in record:
             ax.plot(epochs, record[f"val_{metric}"], "s-", label="validation")
         if best is not None:
             ax.axvline(best, color="gray", linestyle="--", label=f"best {monitor} (epoch {best})")
-        ax.set_title(metric.capitalize())
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
-        ax.set_xticks(epochs if len(epochs) <= 20 else epochs[:: -(-len(epochs) // 10)])
-        ax.grid(alpha=0.3)
-        ax.legend()
+        ax.set(title=metric.capitalize(), xlabel="epoch", ylabel=y_label)
+        style_epoch_axes(ax, epochs)
     return fig
+
+
+# <<< notebooks/06_visualization.ipynb
 
 
 # ------------------------------------------------------------------------ inside a CNN

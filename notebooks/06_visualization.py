@@ -26,7 +26,8 @@
 # %% [markdown]
 # ## What you will learn
 #
-# - how to read accuracy and loss curves for training and validation;
+# - how to plot accuracy and loss curves for training and validation, and how to read
+#   them (including why validation accuracy can sit above training accuracy);
 # - what over-fitting looks like, from a run that over-fits on purpose;
 # - how to show the filters a convolution layer has learned;
 # - how to show the feature maps a trained network computes for one digit.
@@ -36,7 +37,8 @@
 # Run [04 · Train the CNN](04_training.ipynb) first: this notebook loads the model and
 # the training history it saves in `models/` (`models/fast/` in fast mode). If they are
 # missing, it trains a short stand-in model itself and says so. It takes about a minute in
-# full mode on a laptop CPU, most of it for the over-fitting run.
+# full mode on a laptop CPU (the README's results table has the latest measured time), most
+# of it for the over-fitting run.
 
 # %% [markdown]
 # ## Setup
@@ -71,9 +73,12 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
+from IPython.display import Markdown, display
 from keras import layers
+from matplotlib.figure import Figure
 
 from helpers import config, data, models, plots, saving, training
+from helpers.plots import NotebookFigure, check_history, style_epoch_axes
 
 config.set_seed()
 FAST = config.fast_mode()
@@ -139,18 +144,92 @@ except KeyError as error:
 # %% [markdown]
 # ## Plot the training curves
 #
-# `plots.training_curves` draws accuracy and loss per epoch, for the training data (what
-# the model learns from) and the validation data (what it never trains on), and marks the
-# epoch with the lowest validation loss.
+# Two panels, one per metric, each with two lines: the training data (what the model
+# learns from) and the validation data (what it never trains on), one point per epoch. A
+# dashed line marks the epoch with the lowest validation loss, the one whose weights
+# `EarlyStopping` and `ModelCheckpoint` kept. `check_history` (from `helpers.plots`) makes
+# sure the history has the Keras 3 keys and one value per epoch in every list;
+# `style_epoch_axes` sets the ticks, grid and legend. The over-fitting run below reuses the
+# function, and so do the course's tests, so the cell is saved into `helpers/plots.py`
+# (`# @save`).
+
 
 # %%
-plots.training_curves(history)
+# @save helpers.plots
+def training_curves(history: dict[str, list[float]], monitor: str = "val_loss") -> Figure:
+    """Return accuracy and loss per epoch, training vs validation, best epoch marked.
+
+    ``history`` is ``model.fit(...).history`` or the ``History`` itself: ``accuracy``,
+    ``loss`` and optionally ``val_accuracy``, ``val_loss``. The best epoch by ``monitor``
+    (lowest loss, highest accuracy; a NaN epoch never counts) gets a dashed line when
+    ``monitor`` is in the history. Raises ``ValueError`` as ``check_history`` does.
+    """
+    record = check_history(history)
+    epochs = np.arange(1, len(record["loss"]) + 1)
+    best = None
+    if monitor in record:
+        lower_is_better = "loss" in monitor
+        values = np.asarray(record[monitor], dtype=float)
+        values = np.where(np.isnan(values), np.inf if lower_is_better else -np.inf, values)
+        best = int(values.argmin() if lower_is_better else values.argmax()) + 1
+
+    fig = NotebookFigure(figsize=(10, 3.6), layout="constrained")
+    y_labels = {"accuracy": "accuracy (fraction correct)", "loss": "cross-entropy loss"}
+    for ax, (metric, y_label) in zip(fig.subplots(1, 2), y_labels.items(), strict=True):
+        ax.plot(epochs, record[metric], "o-", label="training")
+        if f"val_{metric}" in record:
+            ax.plot(epochs, record[f"val_{metric}"], "s-", label="validation")
+        if best is not None:
+            ax.axvline(best, color="gray", linestyle="--", label=f"best {monitor} (epoch {best})")
+        ax.set(title=metric.capitalize(), xlabel="epoch", ylabel=y_label)
+        style_epoch_axes(ax, epochs)
+    return fig
+
+
+# %%
+training_curves(history)
 
 # %% [markdown]
-# Healthy training looks like this: both losses fall and both accuracies rise, with the
-# validation curves close to the training ones. Dropout is switched off when the
-# validation data is measured, which is why validation accuracy can even be the higher one
-# early on.
+# Healthy training: both losses fall and both accuracies rise, and the validation curves
+# stay close to the training ones. What this run's curves do:
+
+# %%
+n_epochs = len(history["loss"])
+val_higher = sum(v > t for v, t in zip(history["val_accuracy"], history["accuracy"], strict=True))
+if val_higher == n_epochs:
+    where = "in every epoch" if n_epochs > 1 else "in its one epoch"
+elif val_higher == 0:
+    where = "in no epoch"
+else:
+    where = f"in {val_higher} of {n_epochs} epochs"
+if n_epochs > 1:
+    trends = [
+        f"the {name} {'fell' if values[-1] < values[0] else 'did not fall'} from "
+        f"{values[0]:.4f} to {values[-1]:.4f}"
+        for name, values in [
+            ("training loss", history["loss"]),
+            ("validation loss", history["val_loss"]),
+        ]
+    ]
+    story = f"Over {n_epochs} epochs {trends[0]} and {trends[1]}. "
+else:
+    story = "With a single epoch (fast mode) there is one point per curve and no trend yet. "
+display(Markdown(story + f"Validation accuracy is above training accuracy **{where}**."))
+
+# %% [markdown]
+# Validation accuracy above training accuracy looks wrong (the model never trains on the
+# validation images), but the two are measured differently, and both differences favour
+# validation:
+#
+# - the training accuracy is measured *with dropout on*: every batch is scored by a network
+#   missing a quarter of its convolution features and half of its dense units at random;
+#   the validation images are scored with dropout off, by the whole network;
+# - the training accuracy is an average over all the batches of the epoch, most of them
+#   scored by earlier, worse weights; the validation accuracy is measured once, at the end
+#   of the epoch, with the final weights.
+#
+# So compare the curves' shapes, not which one is on top: over-fitting shows as the
+# validation curve turning away from the training one.
 #
 # ## Recognise over-fitting
 #
@@ -158,7 +237,7 @@ plots.training_curves(history)
 # getting better on them while getting *worse* on new images: that is over-fitting. On the
 # curves you see it as
 #
-# - the training loss still falling, the training accuracy approaching 100%,
+# - the training loss still falling, the training accuracy approaching 1 (every image right),
 # - while the validation loss stops falling and *turns up*, and the validation accuracy
 #   stalls.
 #
@@ -201,30 +280,46 @@ overfit_history = overfit_model.fit(
 ).history
 
 # %%
-plots.training_curves(overfit_history)
+training_curves(overfit_history)
+
+# %% [markdown]
+# What this run shows, computed from its history:
 
 # %%
 best = training.best_epoch(overfit_history, "val_loss")
-print(f"lowest validation loss at epoch {best} of {epochs}")
-print(
-    f"last epoch: training accuracy {overfit_history['accuracy'][-1]:.1%}, "
-    f"validation accuracy {overfit_history['val_accuracy'][-1]:.1%}"
+val_loss = overfit_history["val_loss"]
+train_accuracy = overfit_history["accuracy"][-1]
+val_accuracy = overfit_history["val_accuracy"][-1]
+if best < epochs:
+    turn = (
+        f"is lowest at epoch {best} of {epochs} ({val_loss[best - 1]:.3f}) and ends "
+        f"{'higher' if val_loss[-1] > val_loss[best - 1] else 'no higher'}, at {val_loss[-1]:.3f}"
+    )
+else:
+    turn = f"is lowest in the last epoch, {epochs}: the run is too short for it to turn up"
+display(
+    Markdown(
+        f"The training accuracy ends at {train_accuracy:.1%} and the training loss at "
+        f"{overfit_history['loss'][-1]:.3f} (from {overfit_history['loss'][0]:.3f}). "
+        f"The validation loss {turn}. At the end, training accuracy is "
+        f"{100 * (train_accuracy - val_accuracy):.1f} percentage points "
+        f"{'above' if train_accuracy >= val_accuracy else 'below'} validation accuracy."
+    )
 )
 
 # %% [markdown]
-# In full mode (15 epochs) the pattern is plain: the training accuracy reaches 100% and its
-# loss heads for zero, while the validation loss bottoms out after about five epochs and
-# then, unevenly, rises again; a gap of nearly ten points opens between training and
-# validation accuracy. In fast mode the run stops after 3 epochs, before that happens. The
+# A training accuracy close to 1 with a validation loss that turns up after its best epoch
+# is over-fitting; with fewer epochs (fast mode) the run may stop before it shows. The
 # cures: more data, dropout (the article's model has it), and stopping at the best
 # validation epoch.
 #
 # ## Look at the learned filters
 #
-# The first convolution layer holds 32 filters of 3x3 weights. Trained, they become small
-# pattern detectors: red weights where the filter wants ink, blue where it wants background,
-# so most look like edges or strokes in some direction. (A short stand-in model has barely
-# moved its filters from their random start.)
+# The first convolution layer holds 32 filters of 3x3 weights. Training turns them into
+# small pattern detectors: red weights where the filter wants ink, blue where it wants
+# background. Look for filters that are edges or strokes in some direction: red on one
+# side, blue on the other. (A short stand-in model has barely moved its filters from their
+# random start.)
 
 # %%
 conv_layer = next(layer for layer in model.layers if isinstance(layer, layers.Conv2D))
@@ -261,8 +356,9 @@ print("conv output:", conv_maps.shape, "| pool output:", pool_maps.shape)
 plots.image_grid(digit, titles=[f"label {y_test[0]}"], title="Input")
 
 # %% [markdown]
-# Each convolution map is bright where its filter's pattern appears: some follow the left
-# edges of the strokes, some the right or lower ones, some the stroke ends.
+# Each convolution map is bright where its filter's pattern appears. Compare the maps with
+# the filters above: an edge filter lights up along one side of the strokes, and the maps
+# differ in which side, or in whether they follow the strokes or the background.
 
 # %%
 plots.feature_maps(conv_maps, max_maps=16, title="After the convolution")
@@ -279,6 +375,8 @@ plots.feature_maps(pool_maps, max_maps=16, title="After max pooling")
 #
 # - Training curves show accuracy and loss per epoch for training and validation data;
 #   Keras 3 records them as `accuracy`, `val_accuracy`, `loss`, `val_loss`.
+# - Validation accuracy can sit above training accuracy: the training figure is measured
+#   with dropout on and averaged over an epoch of improving weights.
 # - Over-fitting: the training curves keep improving while the validation loss turns up.
 #   Dropout, more data and stopping at the best validation epoch fight it.
 # - A trained first convolution layer holds small stroke and edge detectors;
@@ -329,7 +427,7 @@ dropout_history = dropout_model.fit(
 for name, record in [("without dropout", overfit_history), ("with dropout", dropout_history)]:
     gap = record["accuracy"][-1] - record["val_accuracy"][-1]
     print(f"{name:<16} train - validation accuracy at the end: {gap:+.1%}")
-plots.training_curves(dropout_history)
+training_curves(dropout_history)
 
 # %% [markdown]
 # **Solution to exercise 3**

@@ -234,6 +234,18 @@ def test_training_curves_plot_train_and_validation(history):
     render(fig)
 
 
+def test_training_curves_label_every_axis(history):
+    for ax in plots.training_curves(history).axes:
+        assert ax.get_xlabel() == "epoch"
+        assert ax.get_title().lower() in ax.get_ylabel()
+
+
+def test_training_curves_never_mark_a_nan_epoch_as_best(history):
+    history["val_loss"] = [float("nan"), 0.4, 0.2, 0.3]
+    marker = plots.training_curves(history).axes[1].get_lines()[-1]
+    assert list(marker.get_xdata()) == [3, 3]
+
+
 def test_training_curves_marks_the_best_accuracy_when_asked(history):
     fig = plots.training_curves(history, monitor="val_accuracy")
     marker = fig.axes[0].get_lines()[-1]
