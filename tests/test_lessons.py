@@ -71,4 +71,6 @@ def test_a_marker_naming_a_missing_module_is_an_error(repo: Path) -> None:
 def test_every_helper_block_matches_its_notebook_cells() -> None:
     notebooks = sorted((config.REPO_ROOT / "notebooks").glob("[0-9]*.ipynb"))
     differ = lessons.sync(notebooks, check=True)
-    assert differ == [], f"{differ} differ from their # @save cells: run python -m helpers.maintainer.lessons"
+    assert differ == [], (
+        f"{differ} differ from their # @save cells: run python -m helpers.maintainer.lessons"
+    )
