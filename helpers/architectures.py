@@ -8,7 +8,6 @@ Each function returns an uncompiled ``keras.Model`` that ends in a softmax over
 - ``build_small_resnet``: residual blocks (08);
 - ``build_mobilenet_cnn``: depthwise-separable convolutions (08);
 - ``build_inception_cnn``: Inception blocks, parallel 1x1 / 3x3 / 5x5 / pool branches (08);
-- ``build_speed_cnn``: the small, fast model of notebook 10.
 
 ``comparison_builders()`` returns the six models of notebook 08 by display name, and
 ``one_cycle()`` the learning-rate schedule that notebooks 08-10 train with.
@@ -185,29 +184,6 @@ def build_inception_cnn(
     x = layers.GlobalAveragePooling2D(name="global_pool")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
     return keras.Model(inputs, outputs, name="inception_cnn")
-
-
-def build_speed_cnn(input_shape: InputShape = MNIST_SHAPE, num_classes: int = 10) -> keras.Model:
-    """Return notebook 10's small, fast CNN, LeNet-like, without BatchNorm (108,874 params).
-
-    Conv(16, 5x5, stride 2) -> Conv(32, 3x3) -> MaxPool -> Flatten -> Dense(128, ReLU) ->
-    Dense softmax: a 28x28 image becomes 12x12x16, 10x10x32, then 5x5x32. The stride of 2
-    does the first layer's downsampling at a quarter of the cost of a full-size convolution
-    followed by pooling. The last layer computes in float32 even under a mixed-precision
-    policy, so the probabilities stay accurate.
-    """
-    return keras.Sequential(
-        [
-            keras.Input(shape=input_shape),
-            layers.Conv2D(16, 5, strides=2, activation="relu", name="conv1"),
-            layers.Conv2D(32, 3, activation="relu", name="conv2"),
-            layers.MaxPooling2D(2, name="pool"),
-            layers.Flatten(name="flatten"),
-            layers.Dense(128, activation="relu", name="dense"),
-            layers.Dense(num_classes, activation="softmax", dtype="float32", name="predictions"),
-        ],
-        name="speed_cnn",
-    )
 
 
 def comparison_builders() -> dict[str, Callable[[], keras.Model]]:

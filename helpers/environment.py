@@ -1,11 +1,18 @@
-"""Compare the installed packages with the course's pins in requirements.txt."""
+"""Compare the installed packages with the course's pins in requirements.txt.
+
+Also describe the machine (``cpu_info``, ``machine_info``), as notebook 10 prints it and
+the benchmark records it beside its timings.
+"""
 
 from __future__ import annotations
 
 import importlib.metadata
+import os
+import platform
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from helpers import config
 
@@ -64,3 +71,51 @@ def version_warnings(checks: list[PackageCheck]) -> list[str]:
             f"Fix: pip install {check.name}=={check.pinned} (or `make test` to rebuild .venv)"
         )
     return messages
+
+
+@dataclass(frozen=True)
+class CpuInfo:
+    """The CPU's model name and its feature flags (such as ``avx512_bf16``)."""
+
+    name: str
+    flags: frozenset[str]
+
+
+def cpu_info(cpuinfo: Path = Path("/proc/cpuinfo")) -> CpuInfo:
+    """Return the CPU's name and flags, read from ``cpuinfo`` (Linux: x86 and Arm formats).
+
+    Where the file is missing or unreadable (macOS, Windows) the name is what ``platform``
+    reports and the flags are empty.
+    """
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        text = ""
+    name, flags = "", frozenset()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "model name" and not name:
+            name = value.strip()
+        elif key in {"flags", "Features"} and not flags:
+            flags = frozenset(value.split())
+    return CpuInfo(name or platform.processor() or platform.machine(), flags)
+
+
+def machine_info() -> dict[str, Any]:
+    """Return what timings depend on: CPU name, cores, bfloat16 instructions, versions.
+
+    Keys: ``cpu``, ``cores``, ``avx512_bf16`` (a bool), ``python``, ``tensorflow``, ``keras``.
+    """
+    import keras
+    import tensorflow as tf
+
+    cpu = cpu_info()
+    return {
+        "cpu": cpu.name,
+        "cores": os.cpu_count(),
+        "avx512_bf16": "avx512_bf16" in cpu.flags,
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }

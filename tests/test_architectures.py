@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import architectures, best_model, models
+from helpers import architectures, best_model, models, speed_run
 
 EXPECTED_PARAMS = {
     "two_block_cnn": 34_826,
@@ -24,7 +24,7 @@ BUILDERS = {
     "mobilenet_cnn": architectures.build_mobilenet_cnn,
     "inception_cnn": architectures.build_inception_cnn,
     "best_cnn": best_model.build_best_cnn,
-    "speed_cnn": architectures.build_speed_cnn,
+    "speed_cnn": speed_run.build_speed_cnn,
 }
 
 
@@ -83,7 +83,7 @@ def test_inception_block_concatenates_four_branches():
 
 
 def test_speed_cnn_downsamples_in_its_first_layer():
-    model = architectures.build_speed_cnn()
+    model = speed_run.build_speed_cnn()
     assert model.get_layer("conv1").output.shape == (None, 12, 12, 16)
     assert model.get_layer("conv2").output.shape == (None, 10, 10, 32)
     assert model.get_layer("pool").output.shape == (None, 5, 5, 32)
@@ -93,7 +93,7 @@ def test_speed_cnn_keeps_float32_output_under_mixed_precision():
     policy = keras.mixed_precision.global_policy()
     try:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
-        model = architectures.build_speed_cnn()
+        model = speed_run.build_speed_cnn()
         assert model.get_layer("conv1").compute_dtype == "bfloat16"
         assert model.get_layer("predictions").compute_dtype == "float32"
     finally:

@@ -5,13 +5,14 @@ Timings are never asserted: only that they are recorded and the bookkeeping is r
 
 from __future__ import annotations
 
+import functools
 import json
 
 import keras
 import numpy as np
 import pytest
 
-from helpers import architectures
+from helpers import architectures, environment, speed_run
 from helpers.maintainer import bench
 
 
@@ -108,9 +109,25 @@ def test_one_cycle_rejects_bad_arguments(kwargs):
 
 
 def test_machine_info_names_the_machine():
-    info = bench.machine_info()
+    info = environment.machine_info()
     assert set(info) >= {"cpu", "cores", "avx512_bf16", "tensorflow", "keras"}
-    assert isinstance(info["avx512_bf16"], bool)
+    assert isinstance(info["avx512_bf16"], bool) and info["cpu"]
+
+
+def test_cpu_info_reads_the_name_and_flags_of_x86_and_arm(tmp_path):
+    x86 = tmp_path / "x86"
+    x86.write_text(
+        "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 avx512_bf16\n\n"
+        "processor\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 avx512_bf16\n"
+    )
+    assert environment.cpu_info(x86) == environment.CpuInfo(
+        "AMD EPYC", frozenset({"fpu", "avx2", "avx512_bf16"})
+    )
+    arm = tmp_path / "arm"
+    arm.write_text("processor\t: 0\nFeatures\t: fp asimd bf16\n")
+    assert environment.cpu_info(arm).flags == {"fp", "asimd", "bf16"}
+    missing = environment.cpu_info(tmp_path / "missing")
+    assert missing.flags == frozenset() and missing.name  # the name comes from platform
 
 
 # --------------------------------------------------------------- results file
@@ -205,7 +222,7 @@ def tiny_data():
 def test_compare_architectures_records_one_row_per_model(tiny_data):
     builders = {
         "two-block": architectures.build_two_block_cnn,
-        "speed": architectures.build_speed_cnn,
+        "speed": speed_run.build_speed_cnn,
     }
     rows = bench.compare_architectures(tiny_data, builders=builders, epochs=1, batch_size=64)
     assert [row["model"] for row in rows] == ["two-block", "speed"]
@@ -228,6 +245,29 @@ def test_speed_run_rejects_an_unknown_precision(tiny_data):
         bench.speed_run(tiny_data, seed=0, precision="float16")
 
 
+def test_bench_times_notebook_10s_own_functions(monkeypatch, tiny_data):
+    calls = {}
+
+    def fake_speed_run(images, labels, x_test, y_test, seed, precision, **recipe):
+        calls["speed"] = (images.shape, labels.shape, len(x_test), seed, precision, recipe)
+        return 1.5, 0.99
+
+    def fake_article(x_train, y_train, x_test, y_test, epochs, batch_size, learning_rate):
+        calls["article"] = (len(x_train), epochs, batch_size, learning_rate)
+        return 40.0, 0.98
+
+    monkeypatch.setattr(speed_run, "time_speed_run", fake_speed_run)
+    monkeypatch.setattr(speed_run, "time_article_pipeline", fake_article)
+    result = bench.speed_run(tiny_data, seed=3, precision="mixed_bfloat16", batch_size=64)
+    assert result == {"seconds": 1.5, "test_accuracy": 0.99}
+    assert calls["speed"] == (
+        (192, 28, 28, 1), (192, 10), 64, 3, "mixed_bfloat16", {"batch_size": 64}
+    )  # fmt: skip
+    article = bench.article_pipeline(tiny_data, epochs=2)
+    assert article == {"seconds": 40.0, "test_accuracy": 0.98, "epochs": 2}
+    assert calls["article"] == (192, 2, bench.ARTICLE_BATCH_SIZE, bench.ARTICLE_LR)
+
+
 @pytest.mark.slow
 def test_run_benchmarks_end_to_end_on_tiny_data(monkeypatch, tmp_path, tiny_data):
     (x_train, y_train), (x_test, y_test) = tiny_data
@@ -239,7 +279,7 @@ def test_run_benchmarks_end_to_end_on_tiny_data(monkeypatch, tmp_path, tiny_data
         lambda: {"two-block": architectures.build_two_block_cnn},
     )
     monkeypatch.setattr(bench, "SPEED_SEEDS", (0,))
-    monkeypatch.setattr(bench, "SPEED_BATCH_SIZE", 64)
+    monkeypatch.setattr(bench, "speed_run", functools.partial(bench.speed_run, batch_size=64))
     results = bench.run_benchmarks(quick=True)
     assert results["quick"] is True and results["n_train"] == 192
     assert [row["model"] for row in results["architectures"]["rows"]] == ["two-block"]

@@ -9,8 +9,10 @@ notebook 09's model size (about 20 minutes).
 ``python -m helpers.maintainer.bench --readme README.md`` rewrites the README's results table, between
 ``<!-- bench:start -->`` and ``<!-- bench:end -->``, from ``results/bench.json``.
 
-The recipes are the ones the notebooks show cell by cell; change both together. Timings
-are what this machine measured, not claims: the tests check the bookkeeping, never times.
+Notebook 10's speed run and baseline are the functions that notebook saves into
+``helpers.speed_run``; the recipes of 08 and 09 are the ones those notebooks show cell by
+cell; change both together. Timings are what this machine measured, not claims: the
+tests check the bookkeeping, never times.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import argparse
 import gc
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers import config
+from helpers import config, environment
 
 RESULTS_PATH = config.REPO_ROOT / "results" / "bench.json"
 START_MARKER = "<!-- bench:start -->"
@@ -42,15 +43,11 @@ COMPARE_EPOCHS = 3
 COMPARE_BATCH_SIZE = 128
 COMPARE_PEAK_LR = 2e-3
 
-# Notebook 10: the article's pipeline, and the speed run.
+# Notebook 10: the article's pipeline (the README table states it), and the speed run, whose
+# recipe is the defaults of notebook 10's time_speed_run.
 ARTICLE_EPOCHS = 10
 ARTICLE_BATCH_SIZE = 128
 ARTICLE_LR = 1e-3
-SPEED_EPOCHS = 1
-SPEED_BATCH_SIZE = 256
-SPEED_PEAK_LR = 1.5e-2
-SPEED_BETAS = (0.7, 0.9)
-SPEED_LABEL_SMOOTHING = 0.1
 SPEED_SEEDS = (0, 1, 2, 3, 4)
 SPEED_TARGET_ACCURACY = 0.99
 
@@ -66,40 +63,13 @@ Data = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def set_cpu_threads() -> None:
-    """Use every core inside each operation and run one operation at a time, as notebook 10.
+    """Set TensorFlow's CPU threads as notebook 10 does, before TensorFlow runs anything.
 
-    Must run before TensorFlow executes anything; raises ``RuntimeError`` otherwise.
+    Raises ``RuntimeError`` if TensorFlow has already run an operation.
     """
-    import tensorflow as tf
+    from helpers import speed_run as notebook_10
 
-    tf.config.threading.set_intra_op_parallelism_threads(os.cpu_count() or 1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-
-
-def machine_info() -> dict[str, Any]:
-    """Return what the figures depend on: CPU, cores, bf16 support, library versions."""
-    import keras
-    import tensorflow as tf
-
-    cpu = platform.processor() or platform.machine()
-    flags = ""
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-        for line in cpuinfo.splitlines():
-            if line.startswith("model name") and cpu in {"", platform.machine()}:
-                cpu = line.split(":", 1)[1].strip()
-            if line.startswith("flags"):
-                flags = line
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "avx512_bf16": "avx512_bf16" in flags.split(),
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-    }
+    notebook_10.set_cpu_threads()
 
 
 def _fit_and_time(model, x_train, y_train, epochs, batch_size, optimizer, x_test, y_test):
@@ -155,85 +125,41 @@ def compare_architectures(
 def article_pipeline(
     data: Data, epochs: int = ARTICLE_EPOCHS, seed: int = config.DEFAULT_SEED
 ) -> dict[str, float]:
-    """Train the article's CNN as the article did (batch 128, Adam 1e-3); time it (notebook 10).
+    """Time notebook 10's baseline, the article's CNN and recipe, with its ``time_article_pipeline``.
 
-    Returns training seconds and test accuracy.
+    Returns training seconds, test accuracy and epochs.
     """
-    import keras
-
-    from helpers import models
+    from helpers import speed_run as notebook_10
 
     (x_train, y_train), (x_test, y_test) = data
     config.set_seed(seed, deterministic=False)
-    seconds, accuracy = _fit_and_time(
-        models.build_article_cnn(),
-        x_train,
-        y_train,
-        epochs,
-        ARTICLE_BATCH_SIZE,
-        keras.optimizers.Adam(learning_rate=ARTICLE_LR),
-        x_test,
-        y_test,
+    seconds, accuracy = notebook_10.time_article_pipeline(
+        x_train, y_train, x_test, y_test, epochs, ARTICLE_BATCH_SIZE, ARTICLE_LR
     )
     return {"seconds": seconds, "test_accuracy": accuracy, "epochs": epochs}
 
 
-def speed_run(
-    data: Data,
-    seed: int,
-    precision: str = "float32",
-    epochs: int = SPEED_EPOCHS,
-    batch_size: int = SPEED_BATCH_SIZE,
-    peak_lr: float = SPEED_PEAK_LR,
-) -> dict[str, float]:
-    """Train notebook 10's small CNN once with its own training step, as the notebook does.
+def speed_run(data: Data, seed: int, precision: str = "float32", **recipe: Any) -> dict[str, float]:
+    """Train notebook 10's speed CNN once on ``data`` with that notebook's ``time_speed_run``.
 
-    One-cycle Adam with short memories, label smoothing, the data held in memory as tensors
-    and gathered batch by batch inside one compiled step. ``precision`` is "float32" or
-    "mixed_bfloat16". Returns training seconds and test accuracy. Raises ``ValueError`` for
-    another precision.
+    ``precision`` is "float32" or "mixed_bfloat16"; ``recipe`` overrides the notebook's
+    ``epochs``, ``batch_size`` or ``jit_compile``. Returns training seconds and test
+    accuracy. Raises ``ValueError`` for another precision.
     """
-    import keras
     import tensorflow as tf
 
-    from helpers import architectures
+    from helpers import speed_run as notebook_10
 
     if precision not in {"float32", "mixed_bfloat16"}:
         raise ValueError(f"precision must be 'float32' or 'mixed_bfloat16', got {precision!r}")
     (x_train, y_train), (x_test, y_test) = data
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(precision)
+    images, labels = tf.constant(x_train), tf.one_hot(y_train, 10)  # before the clock starts
     try:
-        config.set_seed(seed, deterministic=False)
-        model = architectures.build_speed_cnn()
-        steps = epochs * int(np.ceil(len(x_train) / batch_size))
-        beta_1, beta_2 = SPEED_BETAS
-        optimizer = keras.optimizers.Adam(
-            learning_rate=architectures.one_cycle(peak_lr, steps), beta_1=beta_1, beta_2=beta_2
+        seconds, accuracy = notebook_10.time_speed_run(
+            images, labels, x_test, np.asarray(y_test), seed, precision, **recipe
         )
-        loss_fn = keras.losses.CategoricalCrossentropy(label_smoothing=SPEED_LABEL_SMOOTHING)
-        images = tf.constant(x_train)  # in memory before the clock starts, as in notebook 10
-        labels = tf.one_hot(y_train, 10)
-        start = time.perf_counter()
-
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
-        def train_step(batch):
-            x, y = tf.gather(images, batch), tf.gather(labels, batch)
-            with tf.GradientTape() as tape:
-                loss = loss_fn(y, model(x, training=True))
-            gradients = tape.gradient(loss, model.trainable_variables)
-            optimizer.apply(gradients, model.trainable_variables)
-
-        rng = np.random.default_rng(seed)
-        for _ in range(epochs):
-            order = rng.permutation(len(x_train)).astype("int32")
-            for first in range(0, len(order), batch_size):
-                train_step(order[first : first + batch_size])
-        seconds = time.perf_counter() - start
-        predictions = model.predict(x_test, batch_size=1000, verbose=0).argmax(axis=1)
-        accuracy = float((predictions == np.asarray(y_test)).mean())
     finally:
-        keras.mixed_precision.set_global_policy(previous)
+        del images, labels
         gc.collect()  # free this run's tensors and compiled step now, not some time later
     return {"seconds": seconds, "test_accuracy": accuracy}
 
@@ -317,9 +243,7 @@ def run_benchmarks(quick: bool = False) -> dict[str, Any]:
     print(f"  {article['seconds']:.1f} s, test accuracy {article['test_accuracy']:.4f}")
     speed: dict[str, Any] = {}
     for precision in ("float32", "mixed_bfloat16"):
-        runs = [
-            speed_run(splits, seed, precision, batch_size=SPEED_BATCH_SIZE) for seed in SPEED_SEEDS
-        ]
+        runs = [speed_run(splits, seed, precision) for seed in SPEED_SEEDS]
         speed[precision] = {"seeds": list(SPEED_SEEDS), "per_seed": runs, **summarise_runs(runs)}
         summary = speed[precision]
         print(
@@ -332,7 +256,7 @@ def run_benchmarks(quick: bool = False) -> dict[str, Any]:
         "quick": quick,
         "n_train": len(x_train),
         "n_test": len(x_test),
-        "machine": machine_info(),
+        "machine": environment.machine_info(),
         "architectures": {
             "epochs": 1 if quick else COMPARE_EPOCHS,
             "batch_size": COMPARE_BATCH_SIZE,
@@ -369,7 +293,9 @@ def read_results(path: Path = RESULTS_PATH) -> dict[str, Any]:
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"no benchmark results at {path}: run `python -m helpers.maintainer.bench`")
+        raise FileNotFoundError(
+            f"no benchmark results at {path}: run `python -m helpers.maintainer.bench`"
+        )
     try:
         results = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
