@@ -1,4 +1,4 @@
-"""Compare the installed packages with the course's pins in requirements.txt.
+"""Compare the installed packages with the course's pins in requirements.txt (notebook 00).
 
 Also describe the machine (``cpu_info``, ``machine_info``), as notebook 10 prints it and
 the benchmark records it beside its timings.
@@ -18,6 +18,20 @@ from helpers import config
 
 REQUIREMENTS = config.REPO_ROOT / "requirements.txt"
 _PIN = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*==\s*([^\s;#]+)")
+# Pinned for the tests, the notebook runner and the script pairing only: no notebook
+# imports them, so 00_setup leaves them out of its table (the unit tests still check them).
+TOOL_PACKAGES = frozenset(
+    {
+        "nbval",
+        "nbclient",
+        "jupytext",
+        "pytest",
+        "pytest-timeout",
+        "ruff",
+        "pre-commit",
+        "playwright",
+    }
+)
 
 
 @dataclass
@@ -44,6 +58,14 @@ def read_pins(path: Path = REQUIREMENTS) -> dict[str, str]:
         if match:
             pins[match.group(1).lower()] = match.group(2)
     return pins
+
+
+def learner_pins(path: Path = REQUIREMENTS) -> dict[str, str]:
+    """Return ``{package: version}`` for the packages a learner uses: every pin but the tools.
+
+    The tools are ``TOOL_PACKAGES``. Raises ``FileNotFoundError`` if the file is missing.
+    """
+    return {name: version for name, version in read_pins(path).items() if name not in TOOL_PACKAGES}
 
 
 def check_versions(pins: dict[str, str] | None = None) -> list[PackageCheck]:

@@ -27,7 +27,8 @@
 #
 # - how to check that the installed packages match the versions the course is tested with,
 #   and what to do when they do not;
-# - which devices (CPU, GPU) and how many threads TensorFlow will use on this machine;
+# - which devices (CPU, GPU) and how many threads TensorFlow will use on this machine, and
+#   why the article's `tensorflow-gpu` install line fails today;
 # - where the MNIST data lives, and how to fetch and verify it;
 # - how to open the course (JupyterLab, Binder, Colab) and what *fast mode* is.
 #
@@ -70,8 +71,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up log
 
+import importlib.metadata
 import platform
 import sys
+import time
 
 import keras
 import pandas as pd
@@ -89,20 +92,22 @@ print("TensorFlow", tf.__version__, "| Keras", keras.__version__)
 #
 # The course is tested with the exact versions pinned in `requirements.txt`. Other versions
 # often work, but when something behaves differently from the text, a version mismatch is
-# the first thing to rule out. `helpers.environment.check_versions()` compares every pin
-# with what is installed (read it in `helpers/environment.py`).
+# the first thing to rule out. `helpers.environment.check_versions()` compares pins with
+# what is installed (read it in `helpers/environment.py`).
 
 # %%
 print("Python", platform.python_version(), "on", platform.system(), platform.machine())
 print("Interpreter:", sys.executable)
 
 # %% [markdown]
-# The course needs Python 3.11 (`pyproject.toml` says so). The table below lists every
-# pinned package; `ok` is True when the installed version is exactly the pinned one.
+# The course needs Python 3.11 (`pyproject.toml` says so). The table below lists the
+# pinned packages that the notebooks use; `ok` is True when the installed version is exactly
+# the pinned one. The pins of the tools that only test and maintain the course (pytest, ruff
+# and a few more, `environment.TOOL_PACKAGES`) are left out; the unit tests check those.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-checks = environment.check_versions()
+checks = environment.check_versions(environment.learner_pins())
 versions = pd.DataFrame(
     [(c.name, c.pinned, c.installed or "missing", c.ok) for c in checks],
     columns=["package", "pinned", "installed", "ok"],
@@ -132,6 +137,42 @@ cpus = tf.config.list_physical_devices("CPU")
 gpus = tf.config.list_physical_devices("GPU")
 print("CPUs:", [device.name for device in cpus])
 print("GPUs:", [device.name for device in gpus] or "none (training runs on the CPU)")
+
+# %% [markdown]
+# > **Note: the article** installs its packages with
+# > `pip install keras numpy pandas matplotlib seaborn pillow h5py tensorflow-gpu`.
+# > `tensorflow-gpu` was the name of TensorFlow's GPU build. PyPI's page for it says that
+# > since TensorFlow 2.1 (2019) it has been the same as the plain `tensorflow` package, and
+# > that in December 2022 it was replaced by an empty package whose only job is to stop the
+# > install with an error. So today `pip install tensorflow-gpu` fetches that 2.12.0
+# > placeholder and fails while building it; with a recent setuptools it fails even before
+# > its message can be printed, on a malformed line of its own (`InvalidRequirement`,
+# > reported in tensorflow/tensorflow issue 60074). A separate `keras` is not needed
+# > either: TensorFlow 2.21 brings Keras 3.
+# >
+# > **The fix:** install `tensorflow` (the course pins `tensorflow==2.21.0` in
+# > `requirements.txt`). It runs on the CPU everywhere and uses an NVIDIA GPU on Linux when
+# > the CUDA libraries are present; `pip install "tensorflow[and-cuda]"` installs those
+# > libraries as pip packages too. On Windows, TensorFlow's install guide says GPU support
+# > needs WSL2 from version 2.11 on. The next cell shows what the installed package offers.
+
+# %%
+tf_requires = importlib.metadata.requires("tensorflow") or []
+brings = [r for r in tf_requires if r.startswith(("keras", "h5py"))]
+cuda_packages = [r.split(";")[0].split("<")[0] for r in tf_requires if "and-cuda" in r]
+try:
+    old_gpu_package = importlib.metadata.version("tensorflow-gpu")
+except importlib.metadata.PackageNotFoundError:
+    old_gpu_package = "not installed"
+print("tensorflow-gpu:", old_gpu_package)
+print(f"tensorflow {tf.__version__} built with CUDA (GPU support):", tf.test.is_built_with_cuda())
+print("tensorflow installs with it:", ", ".join(brings))
+if cuda_packages:
+    print(f"tensorflow[and-cuda] adds {len(cuda_packages)} NVIDIA packages, such as:")
+    print("  " + ", ".join(cuda_packages[:3]))
+else:
+    print("this build offers no [and-cuda] extra (no NVIDIA GPU support on this platform)")
+
 
 # %% [markdown]
 # TensorFlow splits work over threads: *intra-op* threads share one operation (one big
@@ -170,11 +211,13 @@ print("Present:", path.exists())
 # of reach), checked against the SHA-256 hashes of the official MNIST files, and only then
 # saved. Without the internet, the error message says how to copy the file in by hand.
 #
-# When the file is present, `fetch_mnist()` only re-checks it, which takes a second.
+# When the file is present, `fetch_mnist()` only re-checks it; the cell prints how long
+# that took.
 
 # %%
+started = time.perf_counter()
 report = data.fetch_mnist()
-print("Source:", report.source)
+print(f"Source: {report.source} ({time.perf_counter() - started:.1f} s)")
 print("Saved at:", report.path)
 for name, reason in report.failures:
     print(f"  (skipped {name}: {reason})")
@@ -193,12 +236,17 @@ for name, digest in report.sha256.items():
 # - **Binder.** Binder builds the same pinned environment in the cloud and opens JupyterLab
 #   in your browser, with nothing to install. It is slower than a laptop and forgets your
 #   changes when the session ends, so download any notebook you edit.
-# - **Colab.** Colab brings its own TensorFlow and Keras, usually newer than the pins, so the
-#   version check above will print warnings. The first cell you run should install the
-#   pins (`!pip install -r requirements.txt`, after cloning the course repository), then
-#   restart the runtime. Colab also offers a free GPU (*Runtime → Change runtime type*).
+# - **Colab.** Colab opens one notebook at a time, without the rest of the course. The
+#   folded first cell of every notebook (*Only on Colab*) fills the gap: it clones the
+#   course, installs its `helpers` package and only those pinned packages that Colab lacks
+#   altogether, then moves into the `notebooks/` folder (read `helpers/colab.py`). It keeps
+#   Colab's own TensorFlow, Keras and NumPy rather than reinstalling them, so the version
+#   check above may warn there: expected, and usually harmless, but the first suspect when
+#   a result differs from the text. Colab also offers a free GPU (*Runtime → Change runtime
+#   type*).
 #
-# Binder and Colab links will be added at the top of every notebook.
+# Every notebook has both links, *Open in Binder* and *Open in Colab*, under its title, as
+# this one does.
 
 # %% [markdown]
 # ## Choose fast or full mode
@@ -208,9 +256,9 @@ for name, digest in report.sha256.items():
 # - **full mode** (the default): the real course, all 60,000 training images and enough
 #   epochs for a good model. Training takes minutes on a laptop CPU.
 # - **fast mode** (`COURSE_FAST=1`): only the sizes shrink (for example 6,000 training images
-#   and 1 epoch) so that every notebook finishes in well under a minute. The automatic tests
-#   use it; it is also handy for a first quick read. The numbers and the plots are worse, of
-#   course.
+#   and 1 epoch) so that each notebook finishes in a small part of its full-mode time. The
+#   automatic tests use it; it is also handy for a first quick read. The numbers and the
+#   plots are worse, of course.
 #
 # Each notebook shows its sizes in the code, such as `epochs = 1 if FAST else 10`, and the
 # setup cell prints the mode. To use fast mode, start JupyterLab with
@@ -225,9 +273,10 @@ print("Models are saved in:", config.models_dir(create=False))
 # ## Summary
 #
 # - `helpers.environment` compares the installed packages with the pins and says how to fix
-#   a mismatch.
+#   a mismatch; 00 shows the packages the notebooks use, not the test tools.
 # - TensorFlow lists its devices with `tf.config.list_physical_devices`; a CPU is enough for
-#   this course.
+#   this course. The article's `tensorflow-gpu` no longer installs: `tensorflow` itself uses
+#   a GPU, and on Linux `pip install "tensorflow[and-cuda]"` brings the CUDA libraries.
 # - MNIST lives in `data/mnist.npz`, fetched and verified by `make data` or
 #   `helpers.data.fetch_mnist()`.
 # - `COURSE_FAST=1` runs the same notebooks with small sizes, for tests and quick looks.

@@ -36,6 +36,16 @@ def test_core_packages_are_pinned():
     assert pins["tensorflow"] == "2.21.0"
 
 
+def test_learner_pins_leave_out_the_tools():
+    pins = environment.read_pins()
+    learner = environment.learner_pins()
+    assert environment.TOOL_PACKAGES <= set(pins), "every tool left out must be pinned"
+    assert set(learner) == set(pins) - environment.TOOL_PACKAGES
+    assert {"tensorflow", "keras", "jupyterlab", "matplotlib", "ipycanvas"} <= set(learner)
+    assert not {"ruff", "pre-commit", "playwright", "pytest", "nbval"} & set(learner)
+    assert all(learner[name] == pins[name] for name in learner)
+
+
 def test_read_pins_ignores_comments(tmp_path):
     req = tmp_path / "r.txt"
     req.write_text("# a comment\nfoo==1.2 ; python_version>'3'\nBar==3.0\nbaz>=1\n\n")
