@@ -26,7 +26,8 @@
 # %% [markdown]
 # ## What you will learn
 #
-# - how to scale pixels from 0–255 to 0–1, and the two mistakes that are easy to make;
+# - how to scale pixels from 0–255 to 0–1, and the mistakes that are easy to make
+#   (including the article's: scaling twice);
 # - why a CNN needs a channel axis, and how to add it;
 # - how to take a validation set from the training set, and why never from the test set;
 # - the difference between integer and one-hot labels, and which loss goes with each;
@@ -101,11 +102,18 @@ x_train_raw[0, 12:16, 12:16]
 
 # %% [markdown]
 # Two easy mistakes. Integer division (`//`) throws away everything below 1, and dividing a
-# uint8 array directly gives float64, twice the memory Keras needs (it computes in float32):
+# uint8 array directly gives float64, twice the memory of the float32 that Keras computes in:
 
 # %%
-print("x // 255 keeps only", np.unique(x_train_raw[:100] // 255), "-> almost every pixel is lost")
-print("x / 255 has dtype", (x_train_raw[:100] / 255).dtype)
+ink = x_train_raw[x_train_raw > 0]
+print("x // 255 keeps only the values", np.unique(ink // 255))
+print(f"  it turns {np.mean(ink // 255 == 0):.1%} of the ink pixels (all but the 255s) into 0")
+divided = x_train_raw[:100] / 255
+print(f"x / 255 has dtype {divided.dtype}, {divided.itemsize} bytes a pixel")
+print(
+    f"  for the training set: {x_train_raw.size * divided.itemsize / 1e6:,.0f} MB, against "
+    f"{x_train_raw.size * np.dtype(np.float32).itemsize / 1e6:,.0f} MB in float32"
+)
 
 # %% [markdown]
 # So convert to float32 first, then divide:
@@ -127,11 +135,14 @@ plots.pixel_histogram(x_train_scaled)
 #
 # `Conv2D` layers expect images of shape (height, width, channels): 3 channels for colour
 # photos, 1 for grayscale. MNIST comes without that last axis, so add it. `np.newaxis` adds
-# a new axis of length 1 and copies nothing.
+# a new axis of length 1 and copies nothing (the pixels stay where they are in memory).
 
 # %%
+without_axis = x_train_scaled
 x_train_scaled = x_train_scaled[..., np.newaxis]
 x_test_scaled = x_test_scaled[..., np.newaxis]
+print("same memory as before:", np.shares_memory(x_train_scaled, without_axis))
+del without_axis
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -143,6 +154,36 @@ for name, array in [("x_train_scaled", x_train_scaled), ("x_test_scaled", x_test
 
 # %%
 assert np.array_equal(data.scale_images(x_test_raw), x_test_scaled)
+
+# %% [markdown]
+# ### Scale once, and keep the image shape
+#
+# > **Note: the article** reads MNIST from `mnist.pkl.gz` and then rescales it again with
+# > `ImageDataGenerator(rescale=1./255)`. Notebook 01 opened that file: its images are
+# > already floats in [0, 1), exactly the uint8 pixels divided by 256, and each one is a
+# > flat vector of 784 numbers. Dividing by 255 a second time squeezes every pixel below
+# > 1/255, so the digits all but vanish, and a flat vector has no rows and columns for a
+# > `Conv2D` to slide over. The next cell rebuilds a few images the way the pickle stores
+# > them and shows both problems. **The fix:** scale once (the pickle's values need no more
+# > scaling; the uint8 arrays above need `/ 255` once) and give the images the shape
+# > (28, 28, 1).
+
+# %%
+pickle_style = x_train_raw[:5].reshape(-1, 784) / np.float32(256)  # as mnist.pkl.gz stores them
+rescaled_twice = pickle_style * (1 / 255)  # what rescale=1./255 then did to them
+print(f"pickle-style images: shape {pickle_style.shape}, largest pixel {pickle_style.max():.4f}")
+print(f"after rescale=1./255 on top: largest pixel {rescaled_twice.max():.4f}")
+try:
+    keras.layers.Conv2D(32, (3, 3))(pickle_style)
+except ValueError as error:
+    print(f"Conv2D on flat vectors: {type(error).__name__}: {str(error).split('. ')[0]}")
+print("the fix for the pickle's images: reshape to", pickle_style.reshape(-1, 28, 28, 1).shape)
+plots.image_grid(
+    np.concatenate([pickle_style, rescaled_twice]).reshape(-1, 28, 28),
+    titles=["scaled once"] * 5 + ["scaled twice"] * 5,
+    ncols=5,
+    title="The same five digits, scaled once and twice (same colour scale)",
+)
 
 # %% [markdown]
 # ## Split off a validation set
@@ -175,12 +216,24 @@ print(f"test:       {x_test.shape}, labels {y_test.shape}")
 print("train and validation share an image:", bool(np.intersect1d(train_idx, val_idx).size))
 
 # %% [markdown]
-# A random split keeps the classes balanced in both parts:
+# A random split keeps the class proportions close in both parts: compare the bars, and
+# the largest gap printed under them.
 
 # %%
 plots.class_balance(
     {"train": y_train, "validation": y_val}, title="Images per digit after the split"
 )
+
+# %%
+share_train = np.bincount(y_train, minlength=10) / len(y_train)
+share_val = np.bincount(y_val, minlength=10) / len(y_val)
+gap = np.abs(share_train - share_val)
+widest = gap.argmax()
+print(f"largest gap in the share of a digit: {gap.max() * 100:.2f} percentage points")
+print(
+    f"(digit {widest}: {share_train[widest]:.2%} of train, {share_val[widest]:.2%} of validation)"
+)
+
 
 # %% [markdown]
 # `helpers.data.split_validation` makes exactly this split (same seed, same order):
@@ -369,13 +422,14 @@ for split, (theirs_xy, ours_xy) in zip(
     print(f"{split:<10} images {theirs_xy[0].shape}: same as this notebook: {same}")
 
 # %% [markdown]
-# In fast mode the later notebooks call `data.prepare_mnist(n_train=6_000)`: the same
-# steps, keeping only the first 6,000 training images. The validation and test sets stay
-# whole.
+# In fast mode most later notebooks pass a smaller `n_train`, such as
+# `data.prepare_mnist(n_train=6_000)`: the same steps, keeping only the first `n_train`
+# training images. The validation and test sets stay whole.
 #
 # ## Summary
 #
-# - Convert to float32, then divide by 255; add a channel axis for `Conv2D`.
+# - Convert to float32, then divide by 255, once (the article's pickle was already scaled);
+#   add a channel axis for `Conv2D`.
 # - Take the validation set from the training set; keep the test set for the very end.
 # - Integer labels go with `sparse_categorical_crossentropy`, one-hot labels with
 #   `categorical_crossentropy`; the loss is the same.
