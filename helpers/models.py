@@ -1,4 +1,10 @@
-"""Model builders used by more than one notebook. Each returns an uncompiled model."""
+"""The article's CNN, built in notebook 03, and notebook 04's recipe for training it.
+
+``build_article_cnn`` is generated from notebook 03's ``# @save`` cell (edit it there, then
+run ``python -m helpers.maintainer.lessons``); it returns an uncompiled model.
+``train_article_cnn`` is for the notebooks that need a trained model when notebook 04's
+saved one is missing.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import numpy as np
 from keras import layers
 
 
+# >>> notebooks/03_model.ipynb (generated: python -m helpers.maintainer.lessons)
 def build_article_cnn(
     input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10
 ) -> keras.Model:
@@ -28,6 +35,9 @@ def build_article_cnn(
         ],
         name="article_cnn",
     )
+
+
+# <<< notebooks/03_model.ipynb
 
 
 def train_article_cnn(
