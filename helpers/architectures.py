@@ -1,48 +1,57 @@
-"""Model builders for notebooks 08-10 and ``helpers.maintainer.bench``, all sized for 28x28 digits.
+"""Model builders taught in notebook 08 (used by 07, 09, 10 and the benchmark), for 28x28 digits.
 
-Each function returns an uncompiled ``keras.Model`` that ends in a softmax over
-``num_classes``. The article's own CNN lives in ``helpers.models.build_article_cnn``.
+Notebook 08 writes them in its cells, marked ``# @save helpers.architectures``: edit those
+cells, then run ``python -m helpers.maintainer.lessons``. Each builder returns an
+uncompiled ``keras.Model`` that ends in a softmax over ``num_classes``; the article's own
+CNN is ``helpers.models.build_article_cnn`` (notebook 03).
 
-- ``build_two_block_cnn``: the Keras example, two conv + pool blocks (notebook 08);
-- ``build_vgg_cnn``: stacks of 3x3 convolutions with BatchNorm (08);
-- ``build_small_resnet``: residual blocks (08);
-- ``build_mobilenet_cnn``: depthwise-separable convolutions (08);
-- ``build_inception_cnn``: Inception blocks, parallel 1x1 / 3x3 / 5x5 / pool branches (08);
-
-``comparison_builders()`` returns the six models of notebook 08 by display name, and
-``one_cycle()`` the learning-rate schedule that notebooks 08-10 train with.
+- ``one_cycle``: the learning-rate schedule that notebooks 08-10 train with;
+- ``build_two_block_cnn``: the Keras example, two conv + pool blocks (also trained in 07);
+- ``conv_bn_relu``, ``vgg_block``, ``build_vgg_cnn``: stacks of 3x3 convolutions with BatchNorm;
+- ``residual_block``, ``build_small_resnet``: residual blocks;
+- ``separable_block``, ``build_mobilenet_cnn``: depthwise-separable convolutions;
+- ``inception_block``, ``build_inception_cnn``: parallel 1x1 / 3x3 / 5x5 / pool branches;
+- ``comparison_builders``, ``fit_and_time``, ``compare_models``: the six models of 08's
+  comparison and the loop that trains and times them, which ``helpers.maintainer.bench``
+  reruns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+import time
+from collections.abc import Callable, Mapping
 
 import keras
+import numpy as np
 from keras import layers
 
-from helpers import models
-
-InputShape = tuple[int, int, int]
-MNIST_SHAPE: InputShape = (28, 28, 1)
-BN_MOMENTUM = 0.9
+from helpers import config, models
 
 
-def conv_bn_relu(x, filters: int, kernel_size: int = 3, strides: int = 1, name: str = ""):
-    """Return ``x`` after Conv2D (no bias, "same" padding) -> BatchNorm -> ReLU.
+# >>> notebooks/08_architectures.ipynb (generated: python -m helpers.maintainer.lessons)
+def one_cycle(peak_lr: float, total_steps: int, warmup_fraction: float = 0.2):
+    """Return a one-cycle learning-rate schedule: linear warm-up to ``peak_lr``, cosine to 0.
 
-    The bias is dropped because BatchNorm's own shift does the same job. BatchNorm's
-    running statistics use momentum 0.9 (Keras' default is 0.99), so they settle within a
-    few dozen steps: the course's runs are short, some only one epoch.
+    It starts at ``peak_lr / 10``, rises for ``warmup_fraction`` of ``total_steps``, then
+    decays along a cosine. Raises ``ValueError`` if ``total_steps`` < 2 or the fraction is
+    not in (0, 1).
     """
-    x = layers.Conv2D(
-        filters, kernel_size, strides=strides, padding="same", use_bias=False, name=f"{name}_conv"
-    )(x)
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
-    return layers.ReLU(name=f"{name}_relu")(x)
+    if total_steps < 2:
+        raise ValueError(f"total_steps must be at least 2, got {total_steps}")
+    if not 0 < warmup_fraction < 1:
+        raise ValueError(f"warmup_fraction must be between 0 and 1, got {warmup_fraction}")
+    warmup_steps = max(1, int(total_steps * warmup_fraction))
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=peak_lr / 10,
+        decay_steps=total_steps - warmup_steps,
+        warmup_target=peak_lr,
+        warmup_steps=warmup_steps,
+    )
 
 
 def build_two_block_cnn(
-    input_shape: InputShape = MNIST_SHAPE, num_classes: int = 10
+    input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10
 ) -> keras.Model:
     """Return the Keras example CNN: two conv + max-pool blocks, dropout, softmax (34,826 params).
 
@@ -63,22 +72,38 @@ def build_two_block_cnn(
     )
 
 
+BN_MOMENTUM = 0.9  # Keras' default is 0.99; 0.9 lets the running averages settle sooner
+
+
+def conv_bn_relu(x, filters: int, kernel_size: int = 3, strides: int = 1, name: str = ""):
+    """Return ``x`` after Conv2D (no bias, "same" padding) -> BatchNorm -> ReLU."""
+    x = layers.Conv2D(
+        filters, kernel_size, strides=strides, padding="same", use_bias=False, name=f"{name}_conv"
+    )(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def vgg_block(x, filters: int, name: str = ""):
+    """Return ``x`` after two 3x3 conv-BN-ReLU units and 2x2 max pooling (a VGG block)."""
+    x = conv_bn_relu(x, filters, name=f"{name}a")
+    x = conv_bn_relu(x, filters, name=f"{name}b")
+    return layers.MaxPooling2D(2, name=f"{name}_pool")(x)
+
+
 def build_vgg_cnn(
-    input_shape: InputShape = MNIST_SHAPE,
+    input_shape: tuple[int, int, int] = (28, 28, 1),
     num_classes: int = 10,
     widths: tuple[int, ...] = (32, 64),
 ) -> keras.Model:
-    """Return a VGG-style net: per width, two 3x3 conv-BN-ReLU then 2x2 max pooling.
+    """Return a VGG-style net: one VGG block per width, then Dropout(0.5) and a softmax.
 
-    Then Flatten -> Dropout(0.5) -> Dense softmax. With the default widths (32, 64) a 28x28
-    input is pooled to 7x7x64 and the model has 97,738 parameters.
+    With the default widths (32, 64) a 28x28 input is pooled to 7x7x64 (96,938 params).
     """
     inputs = keras.Input(shape=input_shape)
     x = inputs
     for block, width in enumerate(widths, start=1):
-        x = conv_bn_relu(x, width, name=f"block{block}a")
-        x = conv_bn_relu(x, width, name=f"block{block}b")
-        x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
+        x = vgg_block(x, width, name=f"block{block}")
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dropout(0.5, name="dropout")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
@@ -104,13 +129,13 @@ def residual_block(x, filters: int, strides: int = 1, name: str = ""):
 
 
 def build_small_resnet(
-    input_shape: InputShape = MNIST_SHAPE,
+    input_shape: tuple[int, int, int] = (28, 28, 1),
     num_classes: int = 10,
     widths: tuple[int, ...] = (32, 64, 128),
 ) -> keras.Model:
     """Return a small ResNet: a 3x3 stem, one strided residual block per width, global pooling.
 
-    With the default widths a 28x28 input goes 28 -> 14 -> 7 -> 4 pixels; 509,642 parameters.
+    With the default widths a 28x28 input goes 28 -> 14 -> 7 -> 4 pixels (310,570 params).
     """
     inputs = keras.Input(shape=input_shape)
     x = conv_bn_relu(inputs, widths[0], name="stem")
@@ -132,9 +157,9 @@ def separable_block(x, filters: int, strides: int = 1, name: str = ""):
 
 
 def build_mobilenet_cnn(
-    input_shape: InputShape = MNIST_SHAPE, num_classes: int = 10
+    input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10
 ) -> keras.Model:
-    """Return a MobileNet-style net: a 3x3 stem then depthwise-separable blocks (37,706 params).
+    """Return a MobileNet-style net: a 3x3 stem then depthwise-separable blocks (69,258 params).
 
     Stem 32 -> separable 64 (stride 2) -> 128 (stride 2) -> 128 -> 256 (stride 2) -> global
     pooling -> Dense softmax: 28 -> 14 -> 7 -> 4 pixels.
@@ -168,7 +193,7 @@ def inception_block(x, branch_filters: tuple[int, int, int, int], name: str = ""
 
 
 def build_inception_cnn(
-    input_shape: InputShape = MNIST_SHAPE, num_classes: int = 10
+    input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10
 ) -> keras.Model:
     """Return an Inception-style net: a 3x3 stem, two Inception blocks, global pooling.
 
@@ -198,21 +223,49 @@ def comparison_builders() -> dict[str, Callable[[], keras.Model]]:
     }
 
 
-def one_cycle(peak_lr: float, total_steps: int, warmup_fraction: float = 0.2):
-    """Return a one-cycle learning-rate schedule: linear warm-up to ``peak_lr``, cosine to 0.
+def fit_and_time(model: keras.Model, x_train, y_train, epochs: int, batch_size: int, optimizer):
+    """Compile ``model`` for integer labels, train it quietly; return the training seconds."""
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    start = time.perf_counter()
+    model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=0)
+    return time.perf_counter() - start
 
-    It starts at ``peak_lr / 10``, rises for ``warmup_fraction`` of ``total_steps``, then
-    decays along a cosine. Raises ``ValueError`` if ``total_steps`` < 2 or the fraction is
-    not in (0, 1).
+
+def compare_models(
+    builders: Mapping[str, Callable[[], keras.Model]],
+    train: tuple[np.ndarray, np.ndarray],
+    scored: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    epochs: int,
+    batch_size: int = 128,
+    peak_lr: float = 2e-3,
+    seed: int = config.DEFAULT_SEED,
+) -> tuple[list[dict], dict[str, keras.Model]]:
+    """Train every model on equal terms; return one row per model, and the trained models.
+
+    Same seed, data, epochs, batch size and one-cycle Adam for each. A row holds the name,
+    parameters, seconds per epoch, and an accuracy for each set in ``scored``:
+    ``{"test": (x_test, y_test)}`` gives a "test accuracy" column.
     """
-    if total_steps < 2:
-        raise ValueError(f"total_steps must be at least 2, got {total_steps}")
-    if not 0 < warmup_fraction < 1:
-        raise ValueError(f"warmup_fraction must be between 0 and 1, got {warmup_fraction}")
-    warmup_steps = max(1, int(total_steps * warmup_fraction))
-    return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=peak_lr / 10,
-        decay_steps=total_steps - warmup_steps,
-        warmup_target=peak_lr,
-        warmup_steps=warmup_steps,
-    )
+    x_train, y_train = train
+    steps = epochs * math.ceil(len(x_train) / batch_size)
+    rows, trained = [], {}
+    for name, build in builders.items():
+        config.set_seed(seed, deterministic=False)
+        model = build()
+        optimizer = keras.optimizers.Adam(learning_rate=one_cycle(peak_lr, steps))
+        seconds = fit_and_time(model, x_train, y_train, epochs, batch_size, optimizer)
+        row = {
+            "model": name,
+            "parameters": model.count_params(),
+            "seconds per epoch": seconds / epochs,
+        }
+        for split, (x, y) in scored.items():
+            row[f"{split} accuracy"] = model.evaluate(x, y, batch_size=1000, verbose=0)[1]
+        rows.append(row)
+        trained[name] = model
+        scores = "  ".join(f"{split} {row[f'{split} accuracy']:.2%}" for split in scored)
+        print(f"{name:<36} {seconds / epochs:6.1f} s/epoch  {scores}")
+    return rows, trained
+
+
+# <<< notebooks/08_architectures.ipynb

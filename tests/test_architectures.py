@@ -63,6 +63,37 @@ def test_vgg_widths_change_depth():
     assert model.get_layer("block3_pool").output.shape == (None, 3, 3, 64)
 
 
+def test_vgg_block_is_two_convolutions_then_pooling():
+    inputs = keras.Input(shape=(28, 28, 1))
+    block = keras.Model(inputs, architectures.vgg_block(inputs, 16, name="b"))
+    kinds = [type(layer).__name__ for layer in block.layers[1:]]
+    assert kinds == ["Conv2D", "BatchNormalization", "ReLU"] * 2 + ["MaxPooling2D"]
+    assert block.output_shape == (None, 14, 14, 16)
+    assert block.get_layer("ba_bn").momentum == architectures.BN_MOMENTUM
+
+
+@pytest.mark.slow
+def test_compare_models_trains_each_model_and_scores_every_set():
+    rng = np.random.default_rng(0)
+    x = rng.random((96, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, 96)
+    rows, trained = architectures.compare_models(
+        {"two-block": architectures.build_two_block_cnn},
+        (x[:64], y[:64]),
+        {"validation": (x[64:80], y[64:80]), "test": (x[80:], y[80:])},
+        epochs=1,
+        batch_size=32,
+    )
+    assert list(trained) == ["two-block"] and trained["two-block"].compiled
+    (row,) = rows
+    assert list(row) == [
+        "model", "parameters", "seconds per epoch", "validation accuracy", "test accuracy"
+    ]  # fmt: skip
+    assert row["model"] == "two-block" and row["parameters"] == 34_826
+    assert row["seconds per epoch"] > 0
+    assert 0.0 <= row["validation accuracy"] <= 1.0 and 0.0 <= row["test accuracy"] <= 1.0
+
+
 def test_resnet_blocks_add_a_shortcut():
     model = architectures.build_small_resnet()
     adds = [layer for layer in model.layers if isinstance(layer, keras.layers.Add)]

@@ -232,6 +232,21 @@ def test_compare_architectures_records_one_row_per_model(tiny_data):
         assert 0.0 <= row["test_accuracy"] <= 1.0
 
 
+def test_compare_architectures_runs_notebook_08s_loop(monkeypatch, tiny_data):
+    calls = {}
+
+    def fake_compare_models(builders, train, scored, epochs, batch_size, peak_lr, seed):
+        calls.update(builders=builders, n_train=len(train[0]), scored=list(scored), epochs=epochs)
+        row = {"model": "m", "parameters": 10, "seconds per epoch": 2.0, "test accuracy": 0.5}
+        return [row], {}
+
+    monkeypatch.setattr(architectures, "compare_models", fake_compare_models)
+    builders = {"m": architectures.build_two_block_cnn}
+    rows = bench.compare_architectures(tiny_data, builders=builders, epochs=2)
+    assert rows == [{"model": "m", "params": 10, "seconds_per_epoch": 2.0, "test_accuracy": 0.5}]
+    assert calls == {"builders": builders, "n_train": 192, "scored": ["test"], "epochs": 2}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
 def test_speed_run_trains_and_restores_the_policy(tiny_data, precision):

@@ -72,16 +72,6 @@ def set_cpu_threads() -> None:
     notebook_10.set_cpu_threads()
 
 
-def _fit_and_time(model, x_train, y_train, epochs, batch_size, optimizer, x_test, y_test):
-    """Compile and train ``model``; return (training seconds, test accuracy)."""
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    start = time.perf_counter()
-    model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=0)
-    seconds = time.perf_counter() - start
-    _, accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
-    return seconds, float(accuracy)
-
-
 def compare_architectures(
     data: Data,
     builders: Mapping[str, Callable[[], Any]] | None = None,
@@ -90,36 +80,27 @@ def compare_architectures(
     peak_lr: float = COMPARE_PEAK_LR,
     seed: int = config.DEFAULT_SEED,
 ) -> list[dict[str, Any]]:
-    """Train each model with the same data, epochs, Adam and one-cycle schedule (notebook 08).
+    """Train each model with notebook 08's ``compare_models`` (same data, epochs, one-cycle Adam).
 
     Returns one row per model: name, parameters, seconds per epoch, test accuracy.
     ``builders`` defaults to ``architectures.comparison_builders()``.
     """
-    import keras
-
     from helpers import architectures
 
-    (x_train, y_train), (x_test, y_test) = data
+    train, test = data
     builders = architectures.comparison_builders() if builders is None else builders
-    steps = epochs * int(np.ceil(len(x_train) / batch_size))
-    rows = []
-    for name, build in builders.items():
-        config.set_seed(seed, deterministic=False)
-        model = build()
-        optimizer = keras.optimizers.Adam(learning_rate=architectures.one_cycle(peak_lr, steps))
-        seconds, accuracy = _fit_and_time(
-            model, x_train, y_train, epochs, batch_size, optimizer, x_test, y_test
-        )
-        rows.append(
-            {
-                "model": name,
-                "params": int(model.count_params()),
-                "seconds_per_epoch": seconds / epochs,
-                "test_accuracy": accuracy,
-            }
-        )
-        print(f"  {name:<36} {rows[-1]['seconds_per_epoch']:6.1f} s/epoch  {accuracy:.4f}")
-    return rows
+    rows, _ = architectures.compare_models(
+        builders, train, {"test": test}, epochs, batch_size, peak_lr, seed
+    )
+    return [
+        {
+            "model": row["model"],
+            "params": int(row["parameters"]),
+            "seconds_per_epoch": row["seconds per epoch"],
+            "test_accuracy": float(row["test accuracy"]),
+        }
+        for row in rows
+    ]
 
 
 def article_pipeline(
