@@ -1,22 +1,18 @@
-"""Turn a photo or scan of one handwritten digit into a 28x28 image that looks like MNIST.
+"""Preprocessing taught in notebook 12: a photo of one handwritten digit -> 28x28 MNIST.
 
-MNIST digits are white on black, scaled to fit a 20x20 box (aspect ratio kept) and placed
-in a 28x28 image so that their centre of mass is at the centre. ``to_mnist(path)`` does the
-same to your own picture, one small step at a time:
+MNIST digits are white on black, fitted in a 20x20 box (aspect ratio kept) and placed in a
+28x28 image with their centre of mass at the centre. ``to_mnist(path)`` does the same to
+your own picture; ``preprocess_steps`` returns every intermediate array, for plotting. The
+steps (``to_grayscale``, ``to_white_on_black``, ``subtract_background``,
+``normalise_contrast``, ``crop_to_ink``, ``thicken_strokes``, ``fit_in_box``,
+``centre_by_mass``) are written in notebook 12's cells, each with the reason for it, and
+copied into the generated block below: edit them there.
 
-1. ``load_image``: open the file with Pillow (PNG, JPEG, BMP, GIF, ...), refusing files
-   that are not images, truncated, or larger than ``MAX_PIXELS``;
-2. ``to_grayscale``: floats in [0, 1], transparent pixels treated as white paper;
-3. ``to_white_on_black``: invert if the paper is light (``has_light_background``);
-4. ``subtract_background``: remove uneven lighting (shadows, a gradient across the page);
-5. ``normalise_contrast``: stretch so the ink is 1 and the paper 0, paper noise removed;
-6. ``crop_to_ink``: cut to the bounding box of the ink;
-7. ``thicken_strokes``: widen pen lines thinner than MNIST's (``stroke_width``);
-8. ``fit_in_box``: resize so the longer side is 20 pixels, keeping the aspect ratio;
-9. ``centre_by_mass``: pad to 28x28 with the centre of mass at (14, 14), like MNIST.
-
-``preprocess_steps`` returns every intermediate array, for plotting. ``make_photo_like``
-goes the other way: it turns an MNIST digit into a phone-style photo, to test the pipeline.
+The rest is plumbing the notebook does not teach: the errors (all ``DigitImageError``, a
+``ValueError``, naming the file), ``load_image`` (formats, EXIF rotation, a size limit
+checked before decoding), ``to_luminance`` (image modes, transparency, 16-bit scans),
+``to_uint8``, and ``make_photo_like``, which turns an MNIST digit into a phone-style photo
+to test the pipeline.
 
 Works best on one dark digit on plain, light paper, filling a good part of the picture,
 with no paper edge or other marks in view: anything dark counts as ink.
@@ -33,13 +29,6 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 MAX_PIXELS = 40_000_000  # 40 megapixels: more than any phone photo, far less than a bomb
-WORKING_SIDE = 1024  # photos are shrunk to this longer side first: the digit ends up 20 px
-MNIST_SIZE = 28
-BOX_SIZE = 20
-MNIST_CENTRE = (14.0, 14.0)  # mean centre of mass (row, column) of the MNIST digits
-MIN_CONTRAST = 0.15  # ink must differ from the paper by 15% of the full range
-BACKGROUND_CELL = 64  # pixels per cell when estimating the paper's brightness
-MIN_STROKE_WIDTH = 0.08  # thinner strokes (relative to the digit's size) are thickened
 
 ImageSource = str | os.PathLike | BinaryIO | Image.Image | np.ndarray
 
@@ -154,52 +143,65 @@ def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> Image.Image
 # -------------------------------------------------------------------------- conversions
 
 _HIGH_DEPTH_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
-def to_grayscale(image: Image.Image, max_side: int = WORKING_SIDE) -> np.ndarray:
-    """Return ``image`` as a float32 grayscale array in [0, 1] (0 black, 1 white).
+def to_luminance(image: Image.Image) -> Image.Image:
+    """Return ``image`` with one channel: mode ``"L"`` (0..255), or ``"F"`` in [0, 1].
 
-    Transparent pixels are composited onto white, because they are paper. Pictures with
-    a longer side above ``max_side`` are shrunk to it (averaging pixels), which is faster
-    and evens out sensor noise; the digit ends up 20 pixels tall anyway.
+    16-bit and float scans become ``"F"``, scaled by their range rather than clipped.
+    Transparent pixels are composited onto white first, because they are paper.
     """
     if image.mode in _HIGH_DEPTH_MODES:
         values = np.asarray(image, dtype=np.float32)
         peak = 1.0 if image.mode == "F" and values.max() <= 1 else 255.0
         if values.max() > 255:
             peak = 65535.0
-        image = Image.fromarray(np.clip(values / peak, 0, 1).astype(np.float32), mode="F")
-    else:
-        if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
-            rgba = image.convert("RGBA")
-            paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            image = Image.alpha_composite(paper, rgba)
-        image = image.convert("L")
-    scale = max_side / max(image.size)
+        return Image.fromarray(np.clip(values / peak, 0, 1).astype(np.float32), mode="F")
+    if image.mode in _ALPHA_MODES or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(paper, rgba)
+    return image.convert("L")
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Return a [0, 1] float image as uint8 0..255, like the arrays of ``load_mnist``."""
+    return np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+
+
+# ------------------------------------------------------------- the steps, from notebook 12
+
+
+# >>> notebooks/12_your_own_digit.ipynb (generated: python -m helpers.maintainer.lessons)
+MNIST_SIZE = 28  # pixels per side of an MNIST image
+BOX_SIZE = 20  # the digit is fitted in a box this size, aspect ratio kept
+MNIST_CENTRE = (14.0, 14.0)  # where its centre of mass goes, as (row, column)
+
+
+WORKING_SIDE = 1024  # larger photos are shrunk to this longer side first
+
+
+def to_grayscale(image: Image.Image, max_side: int = WORKING_SIDE) -> np.ndarray:
+    """Return ``image`` as a float32 grayscale array in [0, 1] (0 black, 1 white).
+
+    A picture whose longer side exceeds ``max_side`` is shrunk to it first.
+    """
+    gray = to_luminance(image)
+    scale = max_side / max(gray.size)
     if scale < 1:
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        image = image.resize(size, Image.Resampling.BOX)
-    gray = np.asarray(image, dtype=np.float32)
-    return gray if image.mode == "F" else gray / 255.0
+        size = (max(1, round(gray.width * scale)), max(1, round(gray.height * scale)))
+        gray = gray.resize(size, Image.Resampling.BOX)  # BOX: each pixel the mean of a block
+    values = np.asarray(gray, dtype=np.float32)
+    return values if gray.mode == "F" else values / 255.0
 
 
 def has_light_background(gray: np.ndarray) -> bool:
-    """Return True if the paper is lighter than the ink (a dark digit on light paper).
-
-    The paper's level is the median of the picture's border, where there is rarely ink.
-    The ink is whichever extreme lies further from it: the darkest pixels (light paper)
-    or the brightest (dark paper). Extremes are the 0.1 and 99.9 percentiles, so a few
-    odd pixels do not decide.
-    """
+    """Return True if the paper is lighter than the ink (a dark digit on light paper)."""
     height, width = gray.shape
-    ring = max(1, min(height, width) // 20)
+    ring = max(1, min(height, width) // 20)  # a border of 5% of the shorter side
     border = np.concatenate(
-        [
-            gray[:ring].ravel(),
-            gray[-ring:].ravel(),
-            gray[:, :ring].ravel(),
-            gray[:, -ring:].ravel(),
-        ]
+        [gray[:ring].ravel(), gray[-ring:].ravel(), gray[:, :ring].ravel(), gray[:, -ring:].ravel()]
     )
     paper = float(np.median(border))
     darkest, brightest = np.percentile(gray, [0.1, 99.9])
@@ -211,12 +213,12 @@ def to_white_on_black(gray: np.ndarray) -> np.ndarray:
     return 1.0 - gray if has_light_background(gray) else gray.copy()
 
 
+BACKGROUND_CELL = 64  # pixels per cell when estimating the paper's brightness
+
+
 def subtract_background(image: np.ndarray, cell: int = BACKGROUND_CELL) -> np.ndarray:
     """Return ``image`` (white on black) minus a smooth estimate of the paper's brightness.
 
-    The picture is cut into cells of about ``cell`` pixels; in each, the 25th percentile
-    is the paper level (ink rarely covers three quarters of a cell). The levels are
-    interpolated smoothly and subtracted, which removes shadows and lighting gradients.
     Pictures smaller than two cells get one level for the whole picture.
     """
     height, width = image.shape
@@ -230,6 +232,9 @@ def subtract_background(image: np.ndarray, cell: int = BACKGROUND_CELL) -> np.nd
     return np.clip(image - background, 0, None).astype(np.float32)
 
 
+MIN_CONTRAST = 0.15  # ink must differ from the paper by 15% of the full range
+
+
 def otsu_threshold(image: np.ndarray, bins: int = 256) -> float:
     """Return the level that best separates dark from bright pixels (Otsu's method).
 
@@ -241,13 +246,13 @@ def otsu_threshold(image: np.ndarray, bins: int = 256) -> float:
         return low
     counts, edges = np.histogram(image, bins=bins, range=(low, high))
     centres = (edges[:-1] + edges[1:]) / 2
-    weight_dark = np.cumsum(counts, dtype=np.float64)
-    weight_bright = weight_dark[-1] - weight_dark
+    n_dark = np.cumsum(counts, dtype=np.float64)  # pixels at or below each level
+    n_bright = n_dark[-1] - n_dark
     sum_dark = np.cumsum(counts * centres)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean_dark = sum_dark / weight_dark
-        mean_bright = (sum_dark[-1] - sum_dark) / weight_bright
-        between = weight_dark * weight_bright * (mean_dark - mean_bright) ** 2
+        mean_dark = sum_dark / n_dark
+        mean_bright = (sum_dark[-1] - sum_dark) / n_bright
+        between = n_dark * n_bright * (mean_dark - mean_bright) ** 2
     between = np.nan_to_num(between, nan=-1.0)
     best = np.flatnonzero(between >= between.max() * (1 - 1e-9))
     # a gap between the two groups is a plateau: take its middle, not its dark end
@@ -255,12 +260,7 @@ def otsu_threshold(image: np.ndarray, bins: int = 256) -> float:
 
 
 def normalise_contrast(image: np.ndarray, min_contrast: float = MIN_CONTRAST) -> np.ndarray:
-    """Return ``image`` (white on black) stretched to [0, 1], with paper noise set to 0.
-
-    Otsu's threshold splits ink from paper. The ink level (90th percentile of the ink)
-    becomes 1; everything below a noise floor becomes 0: half the threshold, or five
-    standard deviations of the paper's noise if that is higher. Grey stroke edges above
-    the floor are kept, like MNIST's anti-aliased edges.
+    """Return ``image`` (white on black) stretched to [0, 1], with the paper's noise set to 0.
 
     Raises ``BlankImageError`` if the ink differs from the paper by less than
     ``min_contrast`` (a blank or almost uniform picture).
@@ -270,7 +270,7 @@ def normalise_contrast(image: np.ndarray, min_contrast: float = MIN_CONTRAST) ->
     ink_level = float(np.percentile(ink, 90)) if ink.size else 0.0
     paper = image[image <= threshold]
     paper_median = float(np.median(paper))
-    noise = 1.4826 * float(np.median(np.abs(paper - paper_median)))
+    noise = 1.4826 * float(np.median(np.abs(paper - paper_median)))  # a robust std
     floor = max(threshold / 2, paper_median + 5 * noise)
     if ink_level - paper_median < min_contrast or ink_level <= floor:
         raise BlankImageError(
@@ -294,12 +294,13 @@ def crop_to_ink(image: np.ndarray) -> np.ndarray:
     return image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].copy()
 
 
+MIN_STROKE_WIDTH = 0.08  # thinner strokes (relative to the digit's size) are thickened
+
+
 def stroke_width(image: np.ndarray) -> float:
     """Return the mean width of the strokes in ``image``, as a fraction of its longer side.
 
-    Estimated as 2 x area / perimeter of the pixels above half the maximum (exact for a
-    long, straight stroke). MNIST digits measure about 0.08 to 0.10; a ballpoint pen on a
-    sheet of paper often 0.03. Returns 0.0 for an all-black image.
+    Returns 0.0 for an all-black image.
     """
     peak = float(image.max())
     if peak <= 0:
@@ -329,9 +330,7 @@ def dilate(image: np.ndarray, size: int) -> np.ndarray:
 def thicken_strokes(image: np.ndarray, min_width: float = MIN_STROKE_WIDTH) -> np.ndarray:
     """Return ``image`` (a cropped digit) with strokes widened to ``min_width``, if thinner.
 
-    A digit written with a fine pen is much thinner than an MNIST digit once shrunk to
-    20 pixels, and a CNN trained on MNIST reads it less well. Thick strokes are left as
-    they are; the result is cropped to the ink again.
+    Thick strokes are left as they are; the result is cropped to the ink again.
     """
     missing = (min_width - stroke_width(image)) * max(image.shape)
     if missing < 1:
@@ -342,8 +341,7 @@ def thicken_strokes(image: np.ndarray, min_width: float = MIN_STROKE_WIDTH) -> n
 def fit_in_box(image: np.ndarray, box: int = BOX_SIZE) -> np.ndarray:
     """Return ``image`` resized so its longer side is ``box`` pixels, aspect ratio kept.
 
-    Resampling averages (anti-aliases) when shrinking. The result is rescaled so its
-    brightest pixel is 1, as in MNIST, where thin strokes would otherwise turn grey.
+    The result is rescaled so its brightest pixel is 1 (thin strokes would turn grey).
     """
     height, width = image.shape
     scale = box / max(height, width)
@@ -373,13 +371,10 @@ def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
 
 
 def centre_by_mass(
-    image: np.ndarray,
-    size: int = MNIST_SIZE,
-    centre: tuple[float, float] = MNIST_CENTRE,
+    image: np.ndarray, size: int = MNIST_SIZE, centre: tuple[float, float] = MNIST_CENTRE
 ) -> np.ndarray:
     """Return ``image`` pasted in a ``size`` x ``size`` black square, centre of mass at ``centre``.
 
-    The shift is rounded to whole pixels, as in MNIST, and limited so no ink is cut off.
     Raises ``ValueError`` if ``image`` is larger than ``size`` and ``BlankImageError`` if
     it is all 0.
     """
@@ -394,21 +389,13 @@ def centre_by_mass(
     return padded
 
 
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Return a [0, 1] float image as uint8 0..255, like the arrays of ``load_mnist``."""
-    return np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
-
-
-# ----------------------------------------------------------------------------- pipeline
-
-
 def preprocess_steps(source: ImageSource, max_pixels: int = MAX_PIXELS) -> dict[str, np.ndarray]:
     """Run every step on ``source`` and return each result, in order, by name.
 
-    Keys: ``original`` (RGBA uint8, longer side at most ``WORKING_SIDE``), ``grayscale``, ``white_on_black``,
-    ``background_removed``, ``contrast``, ``cropped``, ``thickened``, ``resized`` (at most 20x20),
-    ``centred`` (28x28 floats in [0, 1]) and ``mnist`` (28x28 uint8, ready for a model
-    after scaling like the training data).
+    Keys: ``original`` (RGBA uint8, longer side at most ``WORKING_SIDE``), ``grayscale``,
+    ``white_on_black``, ``background_removed``, ``contrast``, ``cropped``, ``thickened``,
+    ``resized`` (at most 20x20), ``centred`` (28x28 floats in [0, 1]) and ``mnist``
+    (28x28 uint8, ready for a model after scaling like the training data).
 
     Raises a ``DigitImageError`` naming the file: ``ImageNotFoundError``,
     ``NotAnImageError``, ``TruncatedImageError``, ``ImageTooLargeError`` or
@@ -440,6 +427,9 @@ def to_mnist(source: ImageSource, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     Raises a ``DigitImageError`` naming the file (see ``preprocess_steps``).
     """
     return preprocess_steps(source, max_pixels=max_pixels)["mnist"]
+
+
+# <<< notebooks/12_your_own_digit.ipynb
 
 
 # ------------------------------------------------------------------ photos from MNIST

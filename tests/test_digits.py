@@ -71,6 +71,13 @@ def test_every_format_and_mode_gives_the_same_digit(tmp_path, mnist_test, suffix
     assert correlation(result, x_test[0]) > 0.85
 
 
+@pytest.mark.parametrize(
+    ("mode", "expected"), [("RGB", "L"), ("LA", "L"), ("P", "L"), ("I;16", "F"), ("F", "F")]
+)
+def test_to_luminance_gives_one_channel(mode, expected):
+    assert digits.to_luminance(Image.new(mode, (4, 3))).mode == expected
+
+
 def test_transparent_pixels_are_paper():
     rgba = np.zeros((60, 40, 4), dtype=np.uint8)  # fully transparent black
     rgba[10:50, 18:22] = (20, 20, 60, 255)  # an opaque dark stroke
