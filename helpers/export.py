@@ -1,19 +1,22 @@
-"""Export a trained digit classifier and compare the forms it can take (notebook 11).
+"""TFLite converters taught in notebook 11, and the plumbing to compare a model's forms.
 
 A Keras model can be shipped as a ``.keras`` file, a TensorFlow SavedModel (a folder, for
 TensorFlow Serving) or a TFLite flat buffer (a single file, for phones and small boards),
-in float32, float16 or full-integer int8. The functions here do what the notebook repeats
-for each form:
+in float32, float16 or full-integer int8. The three converters (``float32_converter``,
+``float16_converter``, ``int8_converter``) and ``representative_dataset``, the calibration
+data of int8, are written in notebook 11's cells, each with the reason for its settings,
+and copied into the generated block below: edit them there.
 
-- ``convert_to_tflite``: SavedModel folder -> TFLite bytes, with one of ``QUANTIZATIONS``;
+The rest is plumbing the notebook does not teach:
+
+- ``convert_to_tflite``: SavedModel folder -> TFLite bytes, one of ``QUANTIZATIONS`` by
+  name, arguments checked and the converter's native log hidden;
 - ``load_interpreter``: a ready TFLite interpreter, from LiteRT (``ai_edge_litert``) when it
   is installed, else from ``tf.lite`` (which TF 2.21 says is deprecated);
 - ``tflite_predict`` / ``saved_model_predict``: probabilities for a batch of images, with
   int8 inputs quantised and int8 outputs dequantised;
 - ``median_latency``: seconds per image, one image at a time; ``path_size``: bytes on disk;
 - ``comparison_figure``: bar charts of size, accuracy and latency per form.
-
-TensorFlow is imported when a function needs it, not with this module.
 """
 
 from __future__ import annotations
@@ -26,12 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tensorflow as tf
 from matplotlib.figure import Figure
 
 from helpers.plots import NotebookFigure
 
 QUANTIZATIONS = ("float32", "float16", "int8")
-CALIBRATION_IMAGES = 500  # the int8 converter measures each layer's range on these
 TFLITE_DEPRECATION = "tf.lite.Interpreter is deprecated"
 
 
@@ -49,14 +52,34 @@ def path_size(path: str | Path) -> int:
     raise FileNotFoundError(f"{path}: no such file or folder; export the model first")
 
 
+# ------------------------------------------------------------ the converters, from notebook 11
+
+
+# >>> notebooks/11_export.ipynb (generated: python -m helpers.maintainer.lessons)
+def float32_converter(saved_model_dir: str | Path) -> tf.lite.TFLiteConverter:
+    """Return a converter that keeps the model as it is: float32 weights and arithmetic."""
+    return tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
+
+
+def float16_converter(saved_model_dir: str | Path) -> tf.lite.TFLiteConverter:
+    """Return a converter that stores the weights as float16 and computes in float32."""
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [tf.float16]
+    return converter
+
+
+CALIBRATION_IMAGES = 500  # the int8 converter measures each layer's range on these
+
+
 def representative_dataset(
     images: np.ndarray, n: int = CALIBRATION_IMAGES
 ) -> Callable[[], Iterator[list[np.ndarray]]]:
     """Return what ``TFLiteConverter.representative_dataset`` expects, from ``images``.
 
     A function that yields the first ``n`` images one at a time, each as a list holding one
-    float32 array of shape (1, *image_shape). ``images`` are float in [0, 1], scaled like
-    the training data. Raises ``ValueError`` if ``images`` is empty or ``n`` < 1.
+    float32 array of shape (1, *image_shape). Raises ``ValueError`` if ``images`` is empty
+    or ``n`` < 1.
     """
     images = np.asarray(images, dtype=np.float32)
     if len(images) == 0:
@@ -71,6 +94,26 @@ def representative_dataset(
     return generate
 
 
+def int8_converter(
+    saved_model_dir: str | Path, representative_images: np.ndarray
+) -> tf.lite.TFLiteConverter:
+    """Return a converter to full-integer int8, calibrated on ``representative_images``.
+
+    Weights, activations, input and output are int8; ``representative_images`` are float
+    images in [0, 1], scaled like the training data.
+    """
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative_dataset(representative_images)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return converter
+
+
+# <<< notebooks/11_export.ipynb
+
+
 def convert_to_tflite(
     saved_model_dir: str | Path,
     quantization: str = "float32",
@@ -78,17 +121,12 @@ def convert_to_tflite(
 ) -> bytes:
     """Convert the SavedModel in ``saved_model_dir`` to TFLite; return the flat buffer.
 
-    ``quantization``: ``"float32"`` (weights as they are), ``"float16"`` (weights stored as
-    16-bit floats, computed in float32) or ``"int8"`` (weights *and* activations as 8-bit
-    integers, int8 input and output; the ranges are calibrated on
-    ``representative_images``, float images in [0, 1]).
-
-    The converter's native log lines (``fully_quantize: 0, ...``) are hidden.
+    ``quantization`` names the converter of notebook 11: ``"float32"``, ``"float16"`` or
+    ``"int8"`` (calibrated on ``representative_images``, float images in [0, 1]). The
+    converter's native log lines (``fully_quantize: 0, ...``) are hidden.
     Raises ``ValueError`` for an unknown ``quantization``, or ``"int8"`` without
     ``representative_images``; ``FileNotFoundError`` if the folder is not a SavedModel.
     """
-    import tensorflow as tf
-
     from helpers.predict import native_stderr_silenced
 
     if quantization not in QUANTIZATIONS:
@@ -101,16 +139,12 @@ def convert_to_tflite(
             f"{saved_model_dir}: not a SavedModel folder (no saved_model.pb); "
             "create it with model.export(path)"
         )
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
-    if quantization == "float16":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.target_spec.supported_types = [tf.float16]
-    elif quantization == "int8":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = representative_dataset(representative_images)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+    if quantization == "float32":
+        converter = float32_converter(saved_model_dir)
+    elif quantization == "float16":
+        converter = float16_converter(saved_model_dir)
+    else:
+        converter = int8_converter(saved_model_dir, representative_images)
     with native_stderr_silenced():
         return converter.convert()
 
@@ -146,8 +180,6 @@ def load_interpreter(model: bytes | str | Path, num_threads: int | None = None) 
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
-        import tensorflow as tf
-
         Interpreter = tf.lite.Interpreter  # noqa: N806
     with warnings.catch_warnings(), native_stderr_silenced():
         warnings.filterwarnings("ignore", message=f".*{TFLITE_DEPRECATION}")
@@ -240,8 +272,6 @@ def serving_function(loaded: Any, signature: str = "serving_default") -> Callabl
     after the model's input, so the name is looked up here. Raises ``KeyError`` listing the
     signatures the SavedModel has if ``signature`` is not one of them.
     """
-    import tensorflow as tf
-
     if signature not in loaded.signatures:
         raise KeyError(f"no signature {signature!r}; this SavedModel has {list(loaded.signatures)}")
     function = loaded.signatures[signature]

@@ -31,8 +31,10 @@
 #   how to check that the reloaded model predicts exactly the same;
 # - how `model.export` writes a SavedModel for TensorFlow Serving, and how to call its
 #   serving signature;
-# - how to convert to TFLite for phones and small boards, and what float16 and full-integer
-#   int8 quantisation do to size, accuracy and speed;
+# - how to convert to TFLite for phones and small boards with `tf.lite.TFLiteConverter`,
+#   and which settings make float16 and full-integer int8 models (`optimizations`,
+#   `target_spec`, a `representative_dataset`, `inference_input_type`);
+# - what those forms do to size, accuracy and speed;
 # - how to run an int8 model with the LiteRT interpreter, feeding it int8 pixels.
 #
 # ## Before you start
@@ -80,11 +82,14 @@ import json
 import shutil
 import time
 import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
+from IPython.display import Markdown, display
 
 from helpers import config, data, export, models, plots, predict, saving
 
@@ -128,8 +133,8 @@ else:
 
 # %% [markdown]
 # Without a saved model, train the article's CNN here as notebook 04 does, only shorter:
-# 3 epochs on all training images in full mode, 1 epoch on 6,000 in fast mode. It is less
-# accurate than the real one, but everything below works the same.
+# 3 epochs on all training images in full mode, 1 epoch on 6,000 in fast mode. It trains
+# for far less time than the real one, but everything below works the same.
 
 # %%
 if model is None:
@@ -233,24 +238,132 @@ np.testing.assert_allclose(saved_model_probs, keras_probs, rtol=0, atol=1e-5)
 # ## Convert to TFLite
 #
 # TFLite (now LiteRT) runs models on phones, microcontrollers and in browsers: one small
-# file, a small runtime, no TensorFlow. The converter reads the SavedModel and writes a flat
-# buffer in one of three forms:
+# file, a small runtime, no TensorFlow. `tf.lite.TFLiteConverter` reads the SavedModel and
+# writes a flat buffer in one of three forms:
 #
 # - **float32**: the weights as they are, 4 bytes each;
-# - **float16**: the weights stored in 2 bytes each (half the file), computed in float32;
-# - **int8** (full-integer quantisation): weights *and* activations as 8-bit integers, so
-#   the file is a quarter of the size and the arithmetic is integer, which small chips do
-#   fast. Each tensor gets a scale and a zero point, `real = (int8 - zero_point) * scale`.
-#   To choose them the converter runs some *representative* inputs through the model and
-#   records each layer's range: we give it 500 training images (never test images).
+# - **float16**: the weights stored in 2 bytes each, computed in float32;
+# - **int8** (full-integer quantisation): weights *and* activations as 8-bit integers, one
+#   byte per weight, and integer arithmetic, which small chips do fast. Each tensor gets a
+#   scale and a zero point, $\text{real} = (\text{int8} - \text{zero point}) \times
+#   \text{scale}$.
 #
-# `export.convert_to_tflite` sets the converter's options for each form (read it in
-# `helpers/export.py`).
+# Each form is a converter with a few settings, written below as one short function each.
+# The cells marked `# @save helpers.export` are also the code of `helpers/export.py`
+# (`python -m helpers.maintainer.lessons` copies them there), where the tests use them.
+#
+# Float32 needs no settings: the converter turns the SavedModel's graph into TFLite
+# operations and keeps the weights as they are. (`TFLiteConverter.from_keras_model(model)`
+# starts from the model in memory instead; it writes a SavedModel to a temporary folder
+# first, so we start from the one we have.)
+
 
 # %%
+# @save helpers.export
+def float32_converter(saved_model_dir: str | Path) -> tf.lite.TFLiteConverter:
+    """Return a converter that keeps the model as it is: float32 weights and arithmetic."""
+    return tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
+
+
+# %% [markdown]
+# Float16 takes two settings. `optimizations = [tf.lite.Optimize.DEFAULT]` allows the
+# converter to quantise, and `target_spec.supported_types = [tf.float16]` says to which
+# type: the weights are stored as 16-bit floats, half the bytes. On a CPU they are turned
+# back into float32 when the model is loaded, so the arithmetic stays float32 and only the
+# weights' rounding changes (a GPU delegate can compute in float16 directly).
+
+
+# %%
+# @save helpers.export
+def float16_converter(saved_model_dir: str | Path) -> tf.lite.TFLiteConverter:
+    """Return a converter that stores the weights as float16 and computes in float32."""
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [tf.float16]
+    return converter
+
+
+# %% [markdown]
+# Int8 needs more: the scale of each weight tensor follows from the weights, but the scale
+# of each *activation* depends on the inputs. So the converter runs some representative
+# inputs through the float model and records every tensor's range.
+# `representative_dataset` is a function that yields them, one at a time, each as a list
+# holding one array per input of the model (ours has one), shaped like a batch of one
+# image. We take the first `CALIBRATION_IMAGES` training images, scaled like the training
+# data: enough to cover every digit many times, and never test images, which must stay
+# unseen until the model is measured.
+
+# %%
+# @save helpers.export
+CALIBRATION_IMAGES = 500  # the int8 converter measures each layer's range on these
+
+
+def representative_dataset(
+    images: np.ndarray, n: int = CALIBRATION_IMAGES
+) -> Callable[[], Iterator[list[np.ndarray]]]:
+    """Return what ``TFLiteConverter.representative_dataset`` expects, from ``images``.
+
+    A function that yields the first ``n`` images one at a time, each as a list holding one
+    float32 array of shape (1, *image_shape). Raises ``ValueError`` if ``images`` is empty
+    or ``n`` < 1.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    if len(images) == 0:
+        raise ValueError("images: got 0 images; pass some training images for calibration")
+    if n < 1:
+        raise ValueError(f"n: expected at least 1 calibration image, got {n}")
+
+    def generate() -> Iterator[list[np.ndarray]]:
+        for image in images[:n]:
+            yield [image[np.newaxis]]
+
+    return generate
+
+
+# %% [markdown]
+# With the calibration data, three more settings make the model integer from end to end:
+#
+# - `target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]` allows only int8
+#   operations, so that the conversion fails, rather than quietly keeping a layer in
+#   float, if some layer cannot be quantised;
+# - `inference_input_type = tf.int8` and `inference_output_type = tf.int8` make the
+#   model's input and output int8 too. Without them they stay float32, with a conversion
+#   at each end, which a chip that only does integer arithmetic cannot run.
+
+
+# %%
+# @save helpers.export
+def int8_converter(
+    saved_model_dir: str | Path, representative_images: np.ndarray
+) -> tf.lite.TFLiteConverter:
+    """Return a converter to full-integer int8, calibrated on ``representative_images``.
+
+    Weights, activations, input and output are int8; ``representative_images`` are float
+    images in [0, 1], scaled like the training data.
+    """
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative_dataset(representative_images)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return converter
+
+
+# %% [markdown]
+# Convert the SavedModel three times and write the files. `converter.convert()` returns the
+# flat buffer as bytes; its native log lines (`fully_quantize: 0, ...`) are hidden.
+
+# %%
+converters = {
+    "float32": float32_converter(saved_model_dir),
+    "float16": float16_converter(saved_model_dir),
+    "int8": int8_converter(saved_model_dir, x_train),
+}
 tflite_paths = {}
-for quantization in export.QUANTIZATIONS:
-    content = export.convert_to_tflite(saved_model_dir, quantization, representative_images=x_train)
+for quantization, converter in converters.items():
+    with predict.native_stderr_silenced():
+        content = converter.convert()
     tflite_paths[quantization] = export_dir / f"digits_{quantization}.tflite"
     tflite_paths[quantization].write_bytes(content)
     print(f"{tflite_paths[quantization].name}: {len(content) / 2**20:.2f} MB")
@@ -322,7 +435,7 @@ comparison.round(3)
 
 # %% [markdown]
 # The same numbers as bars. Latencies depend on this machine and on what else it is doing,
-# so expect other values on yours; the sizes and accuracies do not change.
+# so expect other values on yours; the sizes and accuracies do not depend on the machine.
 
 # %%
 export.comparison_figure(
@@ -333,10 +446,56 @@ export.comparison_figure(
 )
 
 # %% [markdown]
-# The `.keras` file is larger than the float32 TFLite file because it also holds the
-# optimizer's state (Adam keeps two numbers per weight); the SavedModel folder holds the
-# graph as well. Float16 halves the TFLite file at no cost in accuracy. Int8 quarters it,
-# usually loses a few hundredths of a point of accuracy, and runs fastest.
+# What the table says, computed from it:
+
+# %%
+sizes, accuracies = comparison["size (MB)"], comparison["test accuracy (%)"]
+latencies = comparison["latency (ms)"]
+float32, float16, int8 = "TFLite float32", "TFLite float16", "TFLite int8"
+
+
+def change(form: str) -> str:
+    points = accuracies[form] - accuracies[float32]
+    return (
+        "test accuracy unchanged" if abs(points) < 0.005 else f"test accuracy {points:+.2f} points"
+    )
+
+
+fastest = latencies.idxmin()
+int8_speed = latencies[float32] / latencies[int8]
+int8_speed_words = (
+    f"{int8_speed:.1f} times faster" if int8_speed >= 1 else f"{1 / int8_speed:.1f} times slower"
+)
+display(
+    Markdown(
+        f"The `.keras` file is {sizes['Keras (.keras)'] / sizes[float32]:.1f} times the size of "
+        f"the float32 TFLite file, the SavedModel {sizes['SavedModel'] / sizes[float32]:.1f} "
+        f"times. Float16 makes the TFLite file {sizes[float16] / sizes[float32]:.2f} of the "
+        f"float32 size ({change(float16)}), int8 {sizes[int8] / sizes[float32]:.2f} "
+        f"({change(int8)}). The fastest form per image on this machine is {fastest}, at "
+        f"{latencies[fastest]:.3f} ms; int8 is {int8_speed_words} than float32."
+    )
+)
+
+# %% [markdown]
+# Why the sizes differ: a `.keras` file of a compiled model also holds the optimizer's
+# state (Adam keeps two numbers per weight). The SavedModel holds the graph
+# (`saved_model.pb`, listed above) and, as Keras writes it, every variable twice: under
+# `variables/` and under `_all_variables/`. Count what its variables file stores:
+
+# %%
+checkpoint = str(saved_model_dir / "variables" / "variables")
+stored = sum(
+    int(np.prod(shape)) for name, shape in tf.train.list_variables(checkpoint) if "/" in name
+)
+print(f"numbers in the SavedModel's variables: {stored:,}")
+print(f"parameters of the model:               {model.count_params():,}")
+print(f"numbers stored per parameter:          {stored / model.count_params():.1f}")
+
+# %% [markdown]
+# The TFLite files hold each weight once: 4, 2 or 1 bytes of it, plus the graph and, for
+# int8, the scales. The graph is the same in all three, so the quantised files come out
+# somewhat more than exactly a half and a quarter of the float32 one.
 
 # %% [markdown]
 # ## Check the int8 model
@@ -354,12 +513,15 @@ accuracy_drop = (
     comparison.loc["TFLite float32", "test accuracy (%)"]
     - comparison.loc["TFLite int8", "test accuracy (%)"]
 )
-size_ok, accuracy_ok = size_ratio <= 1 / 3, accuracy_drop <= 0.2
+max_size_ratio, max_accuracy_drop = 1 / 3, 0.2
+size_ok, accuracy_ok = size_ratio <= max_size_ratio, accuracy_drop <= max_accuracy_drop
 print(
-    f"int8 size / float32 size: {size_ratio:.3f} (target at most 0.333): {'ok' if size_ok else 'MISSED'}"
+    f"int8 size / float32 size: {size_ratio:.3f} (target at most {max_size_ratio:.3f}): "
+    f"{'ok' if size_ok else 'MISSED'}"
 )
 print(
-    f"accuracy lost by int8: {accuracy_drop:+.2f} points (target at most 0.20): {'ok' if accuracy_ok else 'MISSED'}"
+    f"accuracy lost by int8: {accuracy_drop:+.2f} points (target at most {max_accuracy_drop} "
+    f"points): {'ok' if accuracy_ok else 'MISSED'}"
 )
 if not FAST:
     assert size_ok and accuracy_ok, "the int8 model misses a target: see the two lines above"
@@ -406,9 +568,13 @@ plots.image_grid(digits_to_show, titles=titles, ncols=6, title="int8 TFLite pred
 #   safe_mode=True)` and check the reloaded model predicts the same (`np.testing`).
 # - `model.export(path)` writes a SavedModel for TensorFlow Serving; `tf.saved_model.load`
 #   and its `serving_default` signature run it without Keras.
-# - `tf.lite.TFLiteConverter.from_saved_model` makes TFLite files: float16 halves the size
-#   for free; full-integer int8 (calibrated on training images) quarters it for a tiny loss
-#   of accuracy, with int8 inputs and outputs that need the stored scale and zero point.
+# - `tf.lite.TFLiteConverter.from_saved_model` makes TFLite files. Float16:
+#   `optimizations = [tf.lite.Optimize.DEFAULT]` and `target_spec.supported_types =
+#   [tf.float16]`, 2 bytes per weight. Full-integer int8: a `representative_dataset` of
+#   training images to calibrate on, `supported_ops = [TFLITE_BUILTINS_INT8]` and int8
+#   `inference_input_type` and `inference_output_type`, 1 byte per weight, with inputs and
+#   outputs that need the stored scale and zero point. What each costs in accuracy is
+#   measured, on the test set, not assumed: the table above.
 # - Run `.tflite` files with LiteRT's `Interpreter` (`ai_edge_litert`), not the deprecated
 #   `tf.lite.Interpreter`.
 #
@@ -419,11 +585,12 @@ plots.image_grid(digits_to_show, titles=titles, ncols=6, title="int8 TFLite pred
 #
 # 1. *Dynamic-range* quantisation stores the weights as int8 but keeps float inputs,
 #    outputs and activations, and needs no representative data: set only
-#    `converter.optimizations = [tf.lite.Optimize.DEFAULT]`. Convert the SavedModel that
-#    way and compare its size and test accuracy with the float32 and int8 files.
+#    `converter.optimizations = [tf.lite.Optimize.DEFAULT]` on `float32_converter`'s
+#    converter. Convert the SavedModel that way and compare its size and test accuracy with
+#    the float32 and int8 files.
 # 2. Latency per image is not throughput. Time the float32 and int8 TFLite models on the
-#    whole test set in batches of 1, 32 and 500 images and compute the time per image. Why
-#    is it so much lower in large batches?
+#    whole test set in batches of 1, 32 and 500 images and compute the time per image. Is
+#    it lower in large batches, and by how much? What could make the difference?
 # 3. Open `digits.keras` with `zipfile` and read its `config.json`: list the class name and
 #    the name of each layer, and find the file that holds the weights.
 
@@ -432,7 +599,7 @@ plots.image_grid(digits_to_show, titles=titles, ncols=6, title="int8 TFLite pred
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution
-converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
+converter = float32_converter(saved_model_dir)
 converter.optimizations = [tf.lite.Optimize.DEFAULT]  # no representative data: weights only
 with predict.native_stderr_silenced():  # hide the converter's native log lines
     dynamic_content = converter.convert()
@@ -445,8 +612,8 @@ print(
 print(
     comparison.loc[["TFLite float32", "TFLite int8"], ["size (MB)", "test accuracy (%)"]].round(2)
 )
-# About as small as int8 and about as accurate as float32, but the activations stay float:
-# no help on chips that only do integer arithmetic.
+# The weights are int8, as in the int8 file, but the input, output and activations stay
+# float: no help on chips that only do integer arithmetic.
 
 # %% [markdown]
 # **Solution to exercise 2**
@@ -461,9 +628,10 @@ for quantization in ["float32", "int8"]:
         export.tflite_predict(interpreter, images, batch_size=batch)
         per_image = (time.perf_counter() - start) / len(images)
         print(f"{quantization:>7}, batches of {batch:>3}: {1e6 * per_image:7.1f} µs per image")
-# Each call has a fixed cost (Python, copying in, starting the kernels): a batch shares
-# it among many images. Very large batches may gain little more, or even lose a bit, once
-# the activations no longer fit in the CPU's cache.
+# Each call has a fixed cost (Python, copying in, starting the kernels) that a batch shares
+# among its images; how much that saves depends on how it compares with the arithmetic per
+# image. Very large batches may gain little more, or even lose a bit, once the activations
+# no longer fit in the CPU's cache.
 
 # %% [markdown]
 # **Solution to exercise 3**

@@ -1,4 +1,4 @@
-"""Tests for helpers.export: SavedModel and TFLite conversion, evaluation, sizes, latency."""
+"""Tests for helpers.export: notebook 11's TFLite converters, evaluation, sizes, latency."""
 
 from __future__ import annotations
 
@@ -106,6 +106,17 @@ def test_convert_int8_needs_calibration_images(saved_model_dir):
 def test_convert_refuses_a_folder_that_is_not_a_saved_model(tmp_path):
     with pytest.raises(FileNotFoundError, match="saved_model.pb"):
         export.convert_to_tflite(tmp_path)
+
+
+def test_converters_carry_the_settings_of_their_form(saved_model_dir, images):
+    assert not export.float32_converter(saved_model_dir).optimizations
+    float16 = export.float16_converter(saved_model_dir)
+    assert float16.optimizations == [tf.lite.Optimize.DEFAULT]
+    assert float16.target_spec.supported_types == [tf.float16]
+    int8 = export.int8_converter(saved_model_dir, images)
+    assert int8.target_spec.supported_ops == [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    assert int8.inference_input_type == tf.int8 and int8.inference_output_type == tf.int8
+    assert len(list(int8.representative_dataset())) == len(images)  # fewer than 500
 
 
 def test_quantised_models_are_smaller(tflite_models):
