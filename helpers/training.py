@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import keras
+
+from helpers import saving
 
 History = dict[str, list[float]]
 
@@ -32,7 +36,9 @@ def save_history(history: keras.callbacks.History | History, path: Path) -> Path
             raise ValueError(f"history[{key!r}] is not a list of numbers") from exc
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+    ) as tmp:
         json.dump(clean, tmp, indent=1)
     os.replace(tmp.name, path)
     return path
@@ -79,26 +85,118 @@ def best_epoch(history: History, monitor: str = "val_loss") -> int:
     return values.index(best) + 1
 
 
+class DamagedBackupWarning(UserWarning):
+    """A back-up left by a killed run could not be read, so training starts again."""
+
+
+def _readable_backup(backup_dir: Path) -> tuple[int | None, str]:
+    """Return ``(epochs done, "")`` for a back-up BackupAndRestore can resume, else ``(None, why)``.
+
+    Keras keeps the weights in ``latest.weights.h5`` and the epoch count in
+    ``training_metadata.json``, with ``double_checkpoint`` the previous pair in ``.bkp``
+    files. When the latest pair is damaged and the previous one is not, the previous pair
+    is put back in its place, so that Keras resumes from it.
+    """
+    import h5py
+
+    reason = "no weights in it"
+    for suffix in ("", ".bkp"):
+        weights = backup_dir / f"latest.weights.h5{suffix}"
+        metadata = backup_dir / f"training_metadata.json{suffix}"
+        if not weights.exists():
+            continue
+        try:
+            with h5py.File(weights, "r") as file:
+                file.visititems(
+                    lambda _, item: item[()] if isinstance(item, h5py.Dataset) else None
+                )
+            epoch = json.loads(metadata.read_text())["epoch"] if metadata.exists() else 0
+            if not isinstance(epoch, int) or epoch < 0:
+                raise ValueError(f"epoch {epoch!r}")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            reason = f"{weights.name} or {metadata.name}: {exc}"
+            continue
+        if suffix:
+            shutil.copyfile(weights, backup_dir / "latest.weights.h5")
+            if metadata.exists():
+                shutil.copyfile(metadata, backup_dir / "training_metadata.json")
+            else:
+                (backup_dir / "training_metadata.json").unlink(missing_ok=True)
+        return epoch, ""
+    return None, reason
+
+
+def _repair_csv_log(path: Path, epochs_done: int) -> None:
+    """Keep only the complete rows of the first ``epochs_done`` epochs in a CSVLogger file.
+
+    A run killed after logging an epoch but before backing it up logs that epoch again
+    when it resumes, and a kill during a write leaves half a line.
+    """
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    if not lines:
+        return
+    kept = [lines[0]]
+    for line in lines[1:]:
+        first = line.split(",", 1)[0]
+        if line.endswith("\n") and first.isdigit() and int(first) < epochs_done:
+            kept.append(line)
+    if kept != lines:
+        tmp = path.with_name(f".{path.name}.repair.tmp")
+        tmp.write_text("".join(kept))
+        os.replace(tmp, path)
+
+
+def prepare_resume(models_dir: Path, name: str) -> bool:
+    """Make ``models_dir`` safe to train ``name`` in; return True if a run will resume.
+
+    Deletes the temporary files a killed run left. A back-up that BackupAndRestore cannot
+    read (a kill while it was written) is moved to ``<name>_backup.damaged`` with a
+    ``DamagedBackupWarning`` naming both folders, and training starts again. When
+    resuming, the CSV log keeps only the epochs the back-up holds.
+    """
+    models_dir = Path(models_dir)
+    for stale in models_dir.glob(f".{name}*.tmp"):
+        stale.unlink(missing_ok=True)
+    backup_dir = models_dir / f"{name}_backup"
+    if not backup_dir.exists():
+        return False
+    epochs_done, reason = _readable_backup(backup_dir)
+    if epochs_done is None:
+        aside = backup_dir.with_name(f"{backup_dir.name}.damaged")
+        shutil.rmtree(aside, ignore_errors=True)
+        os.replace(backup_dir, aside)
+        warnings.warn(
+            f"{backup_dir} cannot be read ({reason}), most likely because a run was killed "
+            f"while writing it; training starts again from epoch 1. It was moved to {aside}.",
+            DamagedBackupWarning,
+            stacklevel=2,
+        )
+        return False
+    _repair_csv_log(models_dir / f"{name}_history.csv", epochs_done)
+    return True
+
+
 # >>> notebooks/04_training.ipynb (generated: python -m helpers.maintainer.lessons)
 def training_callbacks(
     models_dir: Path, name: str, patience: int = 3, monitor: str = "val_loss"
 ) -> list[keras.callbacks.Callback]:
     """Return the callbacks for a resumable ``fit`` of the model called ``name``.
 
-    BackupAndRestore in ``<name>_backup/``, EarlyStopping on ``monitor`` (restoring the
-    best weights), ModelCheckpoint of the best epoch to ``<name>.partial.keras`` (never the
-    final name: ``finish_training`` renames it) and CSVLogger to ``<name>_history.csv``,
-    appending when the run resumes from a backup.
+    EarlyStopping on ``monitor`` (restoring the best weights), ModelCheckpoint of the best
+    epoch to ``<name>.partial.keras`` (never the final name: ``finish_training`` renames
+    it), CSVLogger to ``<name>_history.csv`` (appending when the run resumes), and
+    BackupAndRestore in ``<name>_backup/``.
     """
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
     backup_dir = models_dir / f"{name}_backup"
-    resuming = backup_dir.exists()
+    resuming = prepare_resume(models_dir, name)  # False if there is no readable back-up
     if not resuming:  # a fresh run: never keep a checkpoint or log from an earlier run
         (models_dir / f"{name}.partial.keras").unlink(missing_ok=True)
         (models_dir / f"{name}_history.csv").unlink(missing_ok=True)
     return [
-        keras.callbacks.BackupAndRestore(backup_dir=str(backup_dir)),
         keras.callbacks.EarlyStopping(
             monitor=monitor, patience=patience, restore_best_weights=True, verbose=1
         ),
@@ -106,6 +204,8 @@ def training_callbacks(
             models_dir / f"{name}.partial.keras", monitor=monitor, save_best_only=True
         ),
         keras.callbacks.CSVLogger(models_dir / f"{name}_history.csv", append=resuming),
+        # Last, so an epoch is backed up only once its checkpoint and log row are written:
+        keras.callbacks.BackupAndRestore(backup_dir=str(backup_dir), double_checkpoint=True),
     ]
 
 
@@ -137,12 +237,13 @@ def finish_training(models_dir: Path, name: str) -> tuple[Path, History]:
     Also writes ``<name>_history.json`` from the CSV log, which covers every epoch even
     when the run was resumed (the ``History`` of a resumed ``fit`` only has the last
     part). Returns ``(model_path, history)``. Raises ``FileNotFoundError`` if there is no
-    checkpoint to publish.
+    checkpoint to publish, and ``saving.ModelFileError`` naming it if it does not load.
     """
     models_dir = Path(models_dir)
     partial = models_dir / f"{name}.partial.keras"
     if not partial.exists():
         raise FileNotFoundError(f"no checkpoint at {partial}: has training run to the end?")
+    saving.load_keras_model(partial, compile=False)  # never publish a damaged checkpoint
     history = history_from_csv(models_dir / f"{name}_history.csv")
     save_history(history, models_dir / f"{name}_history.json")
     final = models_dir / f"{name}.keras"

@@ -86,6 +86,7 @@ from IPython.display import Markdown, display
 from keras import layers
 
 from helpers import config, data, models, training
+from helpers.training import prepare_resume
 
 config.set_seed()
 FAST = config.fast_mode()
@@ -416,10 +417,6 @@ model.compile(
 # for a fixed number of epochs and keeping whatever comes out is fragile, so we give `fit`
 # four of them, each for one reason:
 #
-# - `BackupAndRestore` saves the state of the last finished epoch in `article_cnn_backup/`,
-#   so that an interrupted run (Ctrl-C, a kernel restart, a closed laptop) resumes after that
-#   epoch when you run the notebook again, instead of starting over; it deletes the backup
-#   when training completes;
 # - `EarlyStopping` stops when the validation loss has not improved for `patience` epochs
 #   and puts back the weights of the best epoch, because more epochs after that only fit
 #   the training images more closely;
@@ -428,10 +425,19 @@ model.compile(
 #   only a finished run renames it `article_cnn.keras`, so notebooks 05 and 06 never load a
 #   half-trained model;
 # - `CSVLogger` appends each epoch's loss and accuracy to a CSV file as it goes, so a long
-#   run can be followed before it ends and a resumed run keeps the epochs before the break.
+#   run can be followed before it ends and a resumed run keeps the epochs before the break;
+# - `BackupAndRestore` saves the state of the last finished epoch in `article_cnn_backup/`,
+#   so that an interrupted run (Ctrl-C, a kernel restart, a closed laptop) resumes after that
+#   epoch when you run the notebook again, instead of starting over; it deletes the backup
+#   when training completes. It comes last, so an epoch counts as done only once its
+#   checkpoint and log row are on disk, and `double_checkpoint=True` keeps the previous
+#   back-up too, in case the process dies while writing the new one.
 #
-# A fresh run (no backup folder) first deletes any checkpoint and log an earlier run left,
-# so they never mix with this one. The cell's first line, `# @save helpers.training`, copies
+# A fresh run (no back-up) first deletes any checkpoint and log an earlier run left, so
+# they never mix with this one. `prepare_resume` (plumbing, in `helpers/training.py`)
+# decides which it is: it removes temporary files a killed run left, sets aside a back-up
+# that cannot be read, with a warning that names it, and trims the log to the epochs the
+# back-up holds. The cell's first line, `# @save helpers.training`, copies
 # the function into `helpers/training.py`, where the course's test of an interrupted run
 # uses it:
 
@@ -443,20 +449,19 @@ def training_callbacks(
 ) -> list[keras.callbacks.Callback]:
     """Return the callbacks for a resumable ``fit`` of the model called ``name``.
 
-    BackupAndRestore in ``<name>_backup/``, EarlyStopping on ``monitor`` (restoring the
-    best weights), ModelCheckpoint of the best epoch to ``<name>.partial.keras`` (never the
-    final name: ``finish_training`` renames it) and CSVLogger to ``<name>_history.csv``,
-    appending when the run resumes from a backup.
+    EarlyStopping on ``monitor`` (restoring the best weights), ModelCheckpoint of the best
+    epoch to ``<name>.partial.keras`` (never the final name: ``finish_training`` renames
+    it), CSVLogger to ``<name>_history.csv`` (appending when the run resumes), and
+    BackupAndRestore in ``<name>_backup/``.
     """
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
     backup_dir = models_dir / f"{name}_backup"
-    resuming = backup_dir.exists()
+    resuming = prepare_resume(models_dir, name)  # False if there is no readable back-up
     if not resuming:  # a fresh run: never keep a checkpoint or log from an earlier run
         (models_dir / f"{name}.partial.keras").unlink(missing_ok=True)
         (models_dir / f"{name}_history.csv").unlink(missing_ok=True)
     return [
-        keras.callbacks.BackupAndRestore(backup_dir=str(backup_dir)),
         keras.callbacks.EarlyStopping(
             monitor=monitor, patience=patience, restore_best_weights=True, verbose=1
         ),
@@ -464,6 +469,8 @@ def training_callbacks(
             models_dir / f"{name}.partial.keras", monitor=monitor, save_best_only=True
         ),
         keras.callbacks.CSVLogger(models_dir / f"{name}_history.csv", append=resuming),
+        # Last, so an epoch is backed up only once its checkpoint and log row are written:
+        keras.callbacks.BackupAndRestore(backup_dir=str(backup_dir), double_checkpoint=True),
     ]
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 
+import keras
 import pytest
 
 from helpers import config, data, training
@@ -93,9 +94,12 @@ def test_fresh_run_discards_stale_files_but_resume_keeps_them(tmp_path):
     assert not (tmp_path / "net.partial.keras").exists()
     assert not (tmp_path / "net_history.csv").exists()
     (tmp_path / "net_backup").mkdir()
-    (tmp_path / "net_history.csv").write_text("epoch,loss\n0,1\n")
+    tiny = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    tiny.save_weights(tmp_path / "net_backup" / "latest.weights.h5")
+    (tmp_path / "net_backup" / "training_metadata.json").write_text('{"epoch": 1, "batch": 0}')
+    (tmp_path / "net_history.csv").write_text("epoch,loss\n0,1\n1,0.5\n")
     callbacks = training.training_callbacks(tmp_path, "net")
-    assert (tmp_path / "net_history.csv").exists()
+    assert (tmp_path / "net_history.csv").read_text() == "epoch,loss\n0,1\n"  # the epoch backed up
     assert [type(c).__name__ for c in callbacks] == [
-        "BackupAndRestore", "EarlyStopping", "ModelCheckpoint", "CSVLogger",
+        "EarlyStopping", "ModelCheckpoint", "CSVLogger", "BackupAndRestore",
     ]  # fmt: skip
