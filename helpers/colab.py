@@ -1,4 +1,4 @@
-"""Run the course on Google Colab: fetch the code, install what Colab lacks, change folder.
+"""Run the course on Google Colab (every notebook's first cell): fetch the code, install what Colab lacks.
 
 A notebook opened on Colab from GitHub arrives alone: no ``helpers`` package, no pins, no
 ``notebooks/`` folder. The first lines of each setup cell (``colab_setup_code()``) clone

@@ -1,4 +1,4 @@
-"""Course-wide settings: fast or full mode, where data and models live, seeding.
+"""Course-wide settings used by every notebook's setup cell: fast or full mode, folders, seeding.
 
 Everything here is read from the environment when called, never at import time.
 """

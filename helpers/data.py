@@ -1,4 +1,4 @@
-"""Get MNIST onto this machine, verified, even without the internet.
+"""Get MNIST onto this machine, verified, even without the internet (notebook 01 shows how).
 
 ``load_mnist()`` returns exactly what ``keras.datasets.mnist.load_data()`` returns:
 ``(x_train, y_train), (x_test, y_test)`` as uint8 arrays of shape (60000, 28, 28),

@@ -1,4 +1,4 @@
-"""Get Fashion-MNIST onto this machine, verified, without downloading when a copy exists.
+"""Get Fashion-MNIST for notebook 14, verified, without downloading when a copy exists.
 
 ``load_fashion_mnist()`` returns what ``keras.datasets.fashion_mnist.load_data()`` returns:
 ``(x_train, y_train), (x_test, y_test)``, uint8 arrays of shape (60000, 28, 28), (60000,),

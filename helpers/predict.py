@@ -1,4 +1,4 @@
-"""Read handwritten digits in photos or scans with a trained model, from the command line.
+"""Predict digits in photos from the command line, with notebook 12's preprocessing.
 
     python -m helpers.predict models/article_cnn.keras photo.jpg scan.png
     photo.jpg: 7 (98.1%), runner-up 1 (1.2%)

@@ -1,4 +1,4 @@
-"""Save and load Keras models safely.
+"""Save and load Keras models safely (notebook 04 saves; 05 onwards load).
 
 Only Keras 3 ``.keras`` archives are loaded, always with ``safe_mode=True``: a pickle, an
 ``.h5`` file from elsewhere, or a model with a ``Lambda`` layer (arbitrary Python code) is

@@ -9,9 +9,8 @@ notebook 09's model size (about 20 minutes).
 ``python -m helpers.maintainer.bench --readme README.md`` rewrites the README's results table, between
 ``<!-- bench:start -->`` and ``<!-- bench:end -->``, from ``results/bench.json``.
 
-Notebook 10's speed run and baseline are the functions that notebook saves into
-``helpers.speed_run``; the recipes of 08 and 09 are the ones those notebooks show cell by
-cell; change both together. Timings are what this machine measured, not claims: the
+Nothing here repeats a notebook: the loops are the functions notebooks 08, 09 and 10 save
+into ``helpers.architectures``, ``helpers.best_model`` and ``helpers.speed_run``. Timings are what this machine measured, not claims: the
 tests check the bookkeeping, never times.
 """
 
