@@ -74,3 +74,11 @@ def test_every_helper_block_matches_its_notebook_cells() -> None:
     assert differ == [], (
         f"{differ} differ from their # @save cells: run python -m helpers.maintainer.lessons"
     )
+
+
+def test_every_learner_facing_module_names_its_notebook_in_its_first_line() -> None:
+    for path in sorted((config.REPO_ROOT / "helpers").glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        first = path.read_text().split("\n", 1)[0]
+        assert "notebook" in first, f"{path.name}: its first line should name its notebook"
