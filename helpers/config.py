@@ -49,12 +49,7 @@ def models_dir(create: bool = True) -> Path:
     ``$COURSE_MODELS_DIR`` if set, else ``<repo>/models``. Fast mode uses a ``fast/``
     subfolder so a quick test run never overwrites the models of a full run.
     """
-    override = os.environ.get(MODELS_DIR_ENV)
-    base = Path(override).expanduser() if override else REPO_ROOT / "models"
-    path = base / "fast" if fast_mode() else base
-    if create:
-        path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _mode_folder(MODELS_DIR_ENV, "models", create)
 
 
 def logs_dir(create: bool = True) -> Path:
@@ -62,8 +57,13 @@ def logs_dir(create: bool = True) -> Path:
 
     ``$COURSE_LOGS_DIR`` overrides the base folder; git ignores ``logs/``.
     """
-    override = os.environ.get(LOGS_DIR_ENV)
-    base = Path(override).expanduser() if override else REPO_ROOT / "logs"
+    return _mode_folder(LOGS_DIR_ENV, "logs", create)
+
+
+def _mode_folder(env: str, default: str, create: bool) -> Path:
+    """Return ``$env`` or ``<repo>/<default>``, with ``fast/`` below it in fast mode."""
+    override = os.environ.get(env)
+    base = Path(override).expanduser() if override else REPO_ROOT / default
     path = base / "fast" if fast_mode() else base
     if create:
         path.mkdir(parents=True, exist_ok=True)
