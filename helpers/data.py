@@ -34,7 +34,7 @@ import sys
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -515,6 +515,29 @@ def _by_hand_instructions(path: Path) -> str:
 # ------------------------------------------------------------------------ public API
 
 
+def first_verified_source(
+    sources: Sequence[tuple[str, Callable[[Path], Arrays]]],
+    verify: Callable[[Arrays], dict[str, str]],
+    failures: list[tuple[str, str]],
+) -> tuple[str, Arrays, dict[str, str]] | None:
+    """Try ``sources`` in order; return ``(name, arrays, hashes)`` of the first that verifies.
+
+    Each source gets an empty temporary folder to work in. Why each one before it failed is
+    appended to ``failures`` (a failure is reported, never fatal). Returns None if none
+    verifies.
+    """
+    for name, source in sources:
+        with tempfile.TemporaryDirectory() as workdir:
+            try:
+                arrays = source(Path(workdir))
+                hashes = verify(arrays)
+            except Exception as exc:  # any source may fail in its own way
+                failures.append((name, f"{type(exc).__name__}: {exc}"))
+                continue
+        return name, arrays, hashes
+    return None
+
+
 def fetch_mnist(
     path: Path | None = None,
     sources: tuple[tuple[str, Callable[[Path], Arrays]], ...] | None = None,
@@ -555,14 +578,9 @@ def fetch_mnist(
         if not force:  # another process may have fetched it while we waited
             with contextlib.suppress(FileNotFoundError, CorruptCacheError):
                 return FetchReport("local cache", path, verify_arrays(read_cache(path)), failures)
-        for name, source in sources:
-            with tempfile.TemporaryDirectory() as workdir:
-                try:
-                    arrays = source(Path(workdir))
-                    hashes = verify_arrays(arrays)
-                except Exception as exc:  # each source's failure is reported, not fatal
-                    failures.append((name, f"{type(exc).__name__}: {exc}"))
-                    continue
+        found = first_verified_source(sources, verify_arrays, failures)
+        if found is not None:
+            name, arrays, hashes = found
             write_cache(arrays, path)
             return FetchReport(name, path, hashes, failures)
     tried = "\n".join(f"  - {name}: {reason}" for name, reason in failures)

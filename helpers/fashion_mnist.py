@@ -26,7 +26,6 @@ from __future__ import annotations
 import gzip
 import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -309,14 +308,9 @@ def fetch_fashion_mnist(
     except CorruptCacheError as exc:
         warnings.warn(f"{exc}; fetching it again", data.CacheRebuiltWarning, stacklevel=2)
         failures.append(("local cache", str(exc)))
-    for name, source in sources:
-        with tempfile.TemporaryDirectory() as workdir:
-            try:
-                arrays = source(Path(workdir))
-                hashes = verify_arrays(arrays)
-            except Exception as exc:  # each source's failure is reported, not fatal
-                failures.append((name, f"{type(exc).__name__}: {exc}"))
-                continue
+    found = data.first_verified_source(sources, verify_arrays, failures)
+    if found is not None:
+        name, arrays, hashes = found
         write_cache(arrays, path)
         return FetchReport(name, path, hashes, failures)
     tried = "\n".join(f"  - {name}: {reason}" for name, reason in failures)
