@@ -116,7 +116,8 @@ print("Python 3.11:", sys.version_info[:2] == (3, 11))
 print(versions.to_string(index=False))
 
 # %% [markdown]
-# Each mismatch comes with its fix. No output below the table means nothing to fix.
+# The next cell prints one `WARNING` line, with its fix, for each mismatch, then counts the
+# packages that match. No `WARNING` line means nothing to fix.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -287,7 +288,7 @@ print("Models are saved in:", config.models_dir(create=False))
 #    without installing anything (hint: build an `environment.PackageCheck` yourself).
 # 2. Show where models are saved in fast mode and in full mode, by changing `COURSE_FAST`
 #    in `os.environ` for a moment. Put the original value back afterwards.
-# 3. How many CPU cores does this machine have, and what fraction of the 70,000 MNIST images
+# 3. How many CPU cores does this machine have, and how many of the 70,000 MNIST images
 #    would each core handle if the work were split evenly?
 
 # %% [markdown]
