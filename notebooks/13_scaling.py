@@ -160,7 +160,9 @@ def global_batch_size(per_replica: int, replicas: int) -> int:
 # - the **linear rule** (Goyal et al., 2017, for SGD): multiply the rate by global batch ÷
 #   the batch it was tuned at. The article tuned Adam at `learning_rate=0.001` with batches
 #   of 128;
-# - the **square-root rule**, gentler, is often the better start for Adam.
+# - the **square-root rule**: multiply the rate by the square root of that ratio. Gentler,
+#   it is the rule Malladi et al. (2022) derive for Adam (their version also adjusts
+#   Adam's β and ε), so it is a reasonable start for Adam.
 #
 # These are starting points, not laws: beyond some batch size (8,192 images for Goyal et
 # al.'s ResNet-50 on ImageNet), accuracy drops whatever the rate, so check on the
@@ -454,8 +456,9 @@ results = distribute.run_local_cluster(
 cluster_seconds = time.perf_counter() - cluster_start
 
 # %% [markdown]
-# Each worker logged what it did: how many replicas it sees (one per process), the global
-# batch, and its loss and accuracy after every epoch. Compare the two logs line by line.
+# Each worker logged what it did: how many replicas are in sync (one per worker process),
+# the global batch, and its loss and accuracy after every epoch. Compare the two logs line
+# by line.
 
 # %%
 for result in results:
@@ -613,12 +616,15 @@ print(f"custom loop, 1 epoch: test accuracy {loop_accuracy:.4f} on {len(x_test):
 # - `mixed_bfloat16` has float32's range with fewer digits, so it needs no loss scaling.
 #   TPUs, recent GPUs and CPUs with the `avx512_bf16` or `amx_bf16` instructions compute it
 #   natively.
-# - Without such hardware, 16-bit maths is emulated, and slower than float32.
+# - Without such hardware, 16-bit maths is emulated: there is no native speed-up to count
+#   on, and a step may come out slower or faster than in float32. The timings below show
+#   which, on this machine.
 #
 # TensorFlow's [mixed-precision guide](https://www.tensorflow.org/guide/mixed_precision)
 # reports more than 3 times the speed on modern GPUs and more than 2 times on the latest
-# Intel CPUs, for models large enough to keep the hardware busy. Whether a small model gains
-# anything on a given machine only a measurement tells. What each policy means:
+# Intel CPUs. A model as small as this one may not keep the hardware busy enough to gain as
+# much; whether it gains anything on a given machine only a measurement tells. What each
+# policy means:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -698,8 +704,9 @@ display(
 # - With Keras 3, multi-worker training needs a custom loop: a distributed dataset,
 #   `strategy.run` of a step whose loss is divided by the global batch, `strategy.reduce`
 #   of what it returns.
-# - 16-bit policies pay off only on hardware that computes them natively, and not always
-#   there: choose by measuring step times, as this notebook did.
+# - 16-bit policies are made for hardware that computes them natively, but the hardware's
+#   name does not settle it: choose by measuring step times, as this notebook did (the
+#   sentence under its bar chart names the policy that won on this machine).
 
 # %% [markdown]
 # ## Exercises
@@ -712,10 +719,10 @@ display(
 #    from it with `tf.distribute.cluster_resolver.TFConfigClusterResolver`.
 # 2. Goyal et al. warmed up over 5 epochs of a 90-epoch run. Plot that schedule for 8 GPUs
 #    (per-replica batch 128, 54,000 images) and print the step and value of its peak.
-# 3. Larger batches use the hardware better, until they don't. With
-#    `distribute.seconds_per_step`, measure a float32 step at batch sizes 32, 128 and 512
-#    and plot images per second. What does that say about shrinking the per-replica batch
-#    to keep the global batch fixed on more devices?
+# 3. Do larger batches use the hardware better? With `distribute.seconds_per_step`,
+#    measure a float32 step at batch sizes 32, 128 and 512 and plot images per second.
+#    What does the answer say about shrinking the per-replica batch to keep the global
+#    batch fixed on more devices?
 
 # %% [markdown]
 # **Solution to exercise 1**
