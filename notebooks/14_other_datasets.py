@@ -139,8 +139,8 @@ print(pd.Series(fashion_mnist.CLASS_NAMES, name="class name").rename_axis("label
 
 # %% [markdown]
 # Three examples of each class, one class per column. Look at the tops in columns 0, 2, 4
-# and 6: at 28×28 pixels, a T-shirt, a pullover, a coat and a shirt are all a bright
-# trunk with sleeves.
+# and 6: at 28×28 pixels, a T-shirt or top, a pullover, a coat and a shirt are each little
+# more than a trunk with sleeves or straps.
 
 # %%
 if HAVE_FASHION:
@@ -278,11 +278,13 @@ else:
     print(SKIPPED)
 
 # %% [markdown]
-# The four tops share one silhouette, a trunk with sleeves, and differ in details (a
-# collar, buttons, long or short sleeves, the texture of knit or wool) that take a few
-# pixels, or none, in a 28×28 grayscale thumbnail. Some product labels are also debatable:
-# a long-sleeved T-shirt and a thin pullover can look the same even in the full-size photo.
-# Their average images show how alike they are:
+# The four tops share one silhouette, a trunk with sleeves or straps, and differ in details
+# (a collar, buttons, a zip, the texture of knit or wool) that take a few pixels, or none,
+# in a 28×28 grayscale thumbnail. Some labels may also be debatable: a long-sleeved T-shirt
+# and a thin pullover can look the same even in the full-size photo (exercise 1 shows the
+# mistakes of the most confused pair, for you to judge). Their average images show how
+# alike they are: the pullover, the coat and the shirt are long-sleeved and of nearly the
+# same shape, and the T-shirt differs mostly by its short sleeves.
 
 # %%
 if HAVE_FASHION:
@@ -500,14 +502,16 @@ display(
 )
 
 # %% [markdown]
-# Class weights make a mistake on a rare class cost more, so the model calls the rare
-# classes more often. That is meant to raise their recall, but some of the extra calls are
-# wrong: their precision, and the overall accuracy, can fall, and macro F1, which counts
-# precision too, may go either way. ROC AUC looks only at how the probabilities rank each
-# class against the others, whatever the threshold, so a rare class can rank well and still
-# rarely win the argmax. Recall on the rare classes is often the right thing to buy in
-# medicine. Other remedies: oversample the rare classes, collect more of them, or move the
-# decision threshold (exercise 3).
+# Class weights make a mistake on a rare class cost more, which pushes the model to call
+# the rare classes more often. That is meant to raise their recall, but some of the extra
+# calls can be wrong: their precision, and the overall accuracy, can fall, and macro F1,
+# which counts precision too, may go either way (the sentence above says which way each
+# score went in this run). ROC AUC looks only at how the probabilities rank each class
+# against the others, whatever the threshold, so a rare class can rank well and still
+# rarely win the argmax. In medicine, where a missed case can cost more than a false
+# alarm, buying recall on the rare classes with some precision can be worth it; the cost
+# of each kind of mistake decides. Other remedies: oversample the rare classes, collect
+# more of them, or move the decision threshold (exercise 3).
 
 # %% [markdown]
 # ## Summary
