@@ -345,7 +345,8 @@ plots.image_grid(
 # ```
 #
 # > **Note: the article** imports `ImageDataGenerator` from `keras.preprocessing.image`. In
-# > Keras 3 that class is gone (it was deprecated for years before), and so is
+# > Keras 3 that class is gone (TensorFlow's Keras 2 documentation had already marked it
+# > deprecated, "not recommended for new code"), and so is
 # > `fit_generator`: the import fails, as the next cell shows. The fix: build the batches with
 # > `tf.data` as above (or scale the arrays once up front), and pass them to `model.fit`.
 # > For data augmentation, its other use, Keras 3 has preprocessing layers such as
