@@ -38,7 +38,8 @@
 #
 # Read [02 · Prepare the data](02_preprocessing.ipynb) first: it explains the input shape
 # (28, 28, 1). This notebook builds the model but does not train it, and saves nothing;
-# [04 · Train the CNN](04_training.ipynb) trains it. It takes a few seconds in either mode.
+# [04 · Train the CNN](04_training.ipynb) trains it. It takes under a minute in either mode,
+# most of it spent importing TensorFlow.
 
 # %% [markdown]
 # ## Setup
@@ -249,8 +250,9 @@ print(f"from {probabilities.min():.3f} to {probabilities.max():.3f}; 1/10 = 0.10
 # %% [markdown]
 # One feature map makes the shapes concrete: the convolution turns the 28x28 digit into a
 # 26x26 map (a 3x3 filter has 26 places to sit across 28 pixels), and pooling halves it
-# to 13x13. Even a random filter traces the digit's strokes: the background is 0 and the
-# biases start at 0, so the map can only be non-zero where the filter touches ink.
+# to 13x13. Whatever its random weights, a filter's map can only light up along the
+# digit's strokes: the background is 0 and the biases start at 0, so the map is 0 wherever
+# the filter sees only background, and non-zero only where it touches ink.
 
 # %%
 channel = 0
@@ -327,8 +329,9 @@ print(f"largest difference over all 26x26x32 values: {np.abs(z_numpy - z_keras).
 #
 # $$\mathrm{relu}(z) = \max(0, z)$$
 #
-# Applied to the NumPy convolution, it should give exactly what the model's `conv` layer
-# (`Conv2D` with `activation="relu"`) produced for the digit:
+# Applied to the NumPy convolution, it should give what the model's `conv` layer
+# (`Conv2D` with `activation="relu"`) produced for the digit, up to the float32 rounding
+# of the convolution (the largest difference is printed):
 
 # %%
 a_numpy = np.maximum(z_numpy, 0)
@@ -403,8 +406,8 @@ print("training=False returns its input unchanged:", np.array_equal(at_inference
 
 # %% [markdown]
 # Each call with `training=True` draws a new random mask: five more calls show the share
-# of zeros and the mean of the output moving from call to call around the rate and the
-# input's mean, while the scale factor stays $1/(1 - r)$.
+# of zeros and the mean of the output changing from call to call while staying close to
+# the rate and to the input's mean, and the scale factor staying $1/(1 - r)$.
 
 # %%
 for call in range(1, 6):
