@@ -20,9 +20,12 @@ with no paper edge or other marks in view: anything dark counts as ink.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import stat
 import warnings
+from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
@@ -47,6 +50,10 @@ class NotAnImageError(DigitImageError):
 
 class TruncatedImageError(DigitImageError):
     """The file starts like an image but is cut short or damaged."""
+
+
+class UnreadableImageError(DigitImageError):
+    """The file may be fine, but cannot be read here: no permission, a link loop, a pipe."""
 
 
 class ImageTooLargeError(DigitImageError):
@@ -88,7 +95,32 @@ def _array_to_image(array: np.ndarray) -> Image.Image:
         raise DigitImageError(
             f"<array>: expected shape (height, width) or (height, width, 3 or 4), got {array.shape}"
         )
+    if array.dtype != np.uint8 and not np.all(np.isfinite(array)):
+        raise NotAnImageError("<array>: holds NaN or infinite values, not pixels")
     return Image.fromarray(array if array.dtype == np.uint8 else to_uint8(array))
+
+
+def _check_regular_file(path: Path, name: str) -> None:
+    """Raise the error that names why ``path`` is not a regular file that can be read.
+
+    Only regular files are opened: a named pipe or a device could block for ever.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError as exc:
+        if path.is_symlink():
+            raise ImageNotFoundError(f"{name}: a symbolic link to a missing file") from exc
+        raise ImageNotFoundError(f"{name}: no such file") from exc
+    except PermissionError as exc:
+        raise UnreadableImageError(f"{name}: permission denied (a folder on its path)") from exc
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnreadableImageError(f"{name}: a loop of symbolic links") from exc
+        raise UnreadableImageError(f"{name}: cannot be read ({exc.strerror})") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise ImageNotFoundError(f"{name}: is a folder, not an image file")
+    if not stat.S_ISREG(info.st_mode):
+        raise UnreadableImageError(f"{name}: not a regular file (a pipe, socket or device)")
 
 
 def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> Image.Image:
@@ -110,6 +142,8 @@ def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> Image.Image
             return source.copy()  # loads the pixels of a lazily opened image
         except (OSError, SyntaxError, EOFError, ValueError) as exc:
             raise TruncatedImageError(f"{name}: the file is truncated or damaged ({exc})") from exc
+    if isinstance(source, str | os.PathLike):
+        _check_regular_file(Path(source), name)
     with warnings.catch_warnings():
         # Pillow warns above Image.MAX_IMAGE_PIXELS and raises above twice that; either
         # way the answer is our own clear error, whatever that global is set to.
@@ -129,7 +163,11 @@ def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> Image.Image
                 f"{name}: too many pixels, refused as a possible decompression bomb ({exc}); "
                 "shrink the picture first"
             ) from exc
-        except (OSError, SyntaxError, EOFError) as exc:
+        except PermissionError as exc:
+            raise UnreadableImageError(
+                f"{name}: permission denied; the file may be fine, but this user cannot read it"
+            ) from exc
+        except (OSError, SyntaxError, EOFError, ValueError) as exc:
             raise TruncatedImageError(f"{name}: the file is truncated or damaged ({exc})") from exc
     with opened:
         _check_size(opened.width, opened.height, name, max_pixels)

@@ -97,19 +97,61 @@ def load_model(path: str | os.PathLike) -> keras.Model:
     return model
 
 
-def check_model(model: keras.Model, name: str = "model") -> None:
-    """Check that ``model`` takes 28x28 images (any shape of 784 values) and gives 10 outputs.
+def input_shape_for_digits(model: keras.Model, name: str = "model") -> tuple[int, ...]:
+    """Return the shape (without the batch) in which ``model`` takes one 28x28 digit.
 
-    Raises ``ModelFileError`` naming ``name`` and the shapes found.
+    A model with one input of 784 values in any layout, or with open sizes that a
+    (28, 28, 1) image fills, qualifies. Raises ``ModelFileError`` naming ``name`` otherwise
+    (several inputs, another size).
     """
-    input_shape = tuple(getattr(model, "input_shape", ()) or ())
+    inputs = getattr(model, "inputs", None) or []
+    if len(inputs) != 1:
+        raise ModelFileError(f"{name}: takes {len(inputs)} inputs, not one image")
+    shape = tuple(inputs[0].shape)[1:]
+    if None not in shape:
+        if int(np.prod(shape)) != INPUT_PIXELS:
+            raise ModelFileError(f"{name}: takes inputs of shape {shape}, not 28x28 digits")
+        return shape
+    mnist = (digits.MNIST_SIZE, digits.MNIST_SIZE, 1)
+    if len(shape) == 3 and all(d is None or d == m for d, m in zip(shape, mnist, strict=True)):
+        return mnist
+    raise ModelFileError(f"{name}: takes inputs of shape {shape}, which 28x28 digits do not fit")
+
+
+def check_model(model: keras.Model, name: str = "model") -> None:
+    """Check that ``model`` takes one 28x28 digit and gives 10 finite probabilities.
+
+    The model is run on one blank image, before any picture is read. Raises
+    ``ModelFileError`` naming ``name`` and what is wrong: the inputs, the output shape,
+    NaN or infinite outputs (broken weights), or outputs that are not probabilities.
+    """
+    shape = input_shape_for_digits(model, name)
     output_shape = tuple(getattr(model, "output_shape", ()) or ())
-    if len(input_shape) < 2 or np.prod(input_shape[1:]) != INPUT_PIXELS:
-        raise ModelFileError(
-            f"{name}: takes inputs of shape {input_shape}, not 28x28 grayscale digits"
-        )
     if output_shape[-1:] != (NUM_CLASSES,):
         raise ModelFileError(f"{name}: gives outputs of shape {output_shape}, not 10 classes")
+    try:
+        probe = np.asarray(model.predict(np.zeros((1, *shape), np.float32), verbose=0))
+    except Exception as exc:  # a model that cannot run on one image is not usable at all
+        raise ModelFileError(f"{name}: fails on a 28x28 image ({type(exc).__name__})") from exc
+    check_probabilities(probe, name)
+
+
+def check_probabilities(outputs: np.ndarray, name: str = "model") -> np.ndarray:
+    """Return ``outputs`` (n, 10) as float64 if they are finite probabilities summing to 1.
+
+    Raises ``ModelFileError`` naming ``name`` if any is NaN or infinite, or if they are not
+    probabilities (a model should end in a softmax).
+    """
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if outputs.ndim != 2 or outputs.shape[1] != NUM_CLASSES:
+        raise ModelFileError(f"{name}: gives outputs of shape {outputs.shape}, not (n, 10)")
+    if not np.all(np.isfinite(outputs)):
+        raise ModelFileError(f"{name}: gives NaN or infinite outputs; its weights are broken")
+    if np.any(outputs < 0) or not np.allclose(outputs.sum(axis=1), 1, atol=1e-3):
+        raise ModelFileError(
+            f"{name}: its outputs are not probabilities (they should end in a softmax)"
+        )
+    return outputs
 
 
 def as_probabilities(outputs: np.ndarray) -> np.ndarray:
@@ -145,6 +187,7 @@ def predict_images(
     the others.
     """
     names = [digits.source_name(source) for source in sources]
+    shape = input_shape_for_digits(model)
     images: dict[int, np.ndarray] = {}
     errors: dict[int, str] = {}
     for index, source in enumerate(sources):
@@ -152,11 +195,13 @@ def predict_images(
             images[index] = digits.to_mnist(source, max_pixels=max_pixels)
         except digits.DigitImageError as exc:
             errors[index] = _without_name(str(exc), names[index])
+        except Exception as exc:  # one bad picture never stops the others
+            errors[index] = f"cannot be read ({type(exc).__name__}: {exc})".splitlines()[0]
     ranked: dict[int, list[tuple[int, float]]] = {}
     if images:
         batch = data.scale_images(np.stack(list(images.values())))
-        batch = batch.reshape((len(images), *model.input_shape[1:]))
-        probabilities = as_probabilities(model.predict(batch, verbose=0))
+        batch = batch.reshape((len(images), *shape))
+        probabilities = check_probabilities(model.predict(batch, verbose=0))
         for index, row in zip(images, probabilities, strict=True):
             ranked[index] = top_k(row, max(top, 2))
     return [
@@ -250,7 +295,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ModelFileError as exc:
             model, model_error = None, str(exc)
         if model is not None:
-            predictions = predict_images(model, args.images, top=args.top)
+            try:
+                predictions = predict_images(model, args.images, top=args.top)
+            except ModelFileError as exc:  # outputs that are not finite probabilities
+                model, model_error = None, str(exc)
     if model is None:
         print(f"error: {model_error}", file=sys.stderr)
         return EXIT_MODEL_ERROR

@@ -326,3 +326,91 @@ def test_command_line_in_a_subprocess(model_path, tmp_path):
     good, bad = json.loads(result.stdout)
     assert 0 <= good["digit"] <= 9
     assert bad["file"] == str(text) and "not an image" in bad["error"]
+
+
+# ------------------------------------------------------- inputs that must not break a run
+
+
+def test_a_named_pipe_is_refused_at_once_and_never_opened(model, tmp_path):
+    pipe = tmp_path / "pipe.png"
+    os.mkfifo(pipe)
+    good = tmp_path / "seven.png"
+    Image.open(SAMPLES[0]).save(good)
+    first, second = predict.predict_images(model, [pipe, good])
+    assert "not a regular file" in first.error
+    assert second.error is None and second.digit is not None
+
+
+def test_a_link_loop_and_a_dangling_link_name_their_cause(model, tmp_path):
+    loop = tmp_path / "loop.png"
+    loop.symlink_to(loop)
+    dangling = tmp_path / "dangling.png"
+    dangling.symlink_to(tmp_path / "gone.png")
+    loop_result, dangling_result = predict.predict_images(model, [loop, dangling])
+    assert "loop of symbolic links" in loop_result.error
+    assert "link to a missing file" in dangling_result.error
+
+
+def test_a_picture_that_fails_in_an_unforeseen_way_does_not_stop_the_others(
+    model, tmp_path, monkeypatch
+):
+    good = tmp_path / "seven.png"
+    Image.open(SAMPLES[0]).save(good)
+    real = digits.to_mnist
+
+    def fragile(source, **kwargs):
+        if Path(source).name == "odd.png":
+            raise ZeroDivisionError("something no one foresaw")
+        return real(source, **kwargs)
+
+    monkeypatch.setattr(digits, "to_mnist", fragile)
+    odd = tmp_path / "odd.png"
+    Image.open(SAMPLES[0]).save(odd)
+    first, second = predict.predict_images(model, [odd, good])
+    assert "ZeroDivisionError" in first.error and "\n" not in first.error
+    assert second.error is None
+
+
+def test_a_float_image_holding_nan_gives_an_error_and_the_others_are_read(model):
+    nan_image = np.full((28, 28), 0.5, dtype=np.float32)
+    nan_image[3, 3] = np.nan
+    good = np.asarray(Image.open(SAMPLES[0]).convert("L"))
+    first, second = predict.predict_images(model, [nan_image, good])
+    assert first.error
+    assert second.error is None
+
+
+def test_a_model_with_open_sizes_is_accepted_and_one_with_two_inputs_refused(tmp_path):
+    open_sizes = keras.Sequential(
+        [
+            keras.Input(shape=(None, None, 1)),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    predict.check_model(open_sizes, "open.keras")  # a 28x28x1 digit fits
+    a, b = keras.Input(shape=(28, 28, 1)), keras.Input(shape=(28, 28, 1))
+    joined = keras.layers.Flatten()(keras.layers.Concatenate()([a, b]))
+    two = keras.Model([a, b], keras.layers.Dense(10, activation="softmax")(joined))
+    with pytest.raises(predict.ModelFileError, match="2 inputs"):
+        predict.check_model(two, "two.keras")
+
+
+def test_a_model_with_nan_weights_exits_2_and_never_prints_nan(tmp_path, capsys):
+    broken = tiny_model((28, 28, 1), 10)
+    broken.set_weights([np.full_like(w, np.nan) for w in broken.get_weights()])
+    path = tmp_path / "nan.keras"
+    broken.save(path)
+    code = predict.main([str(path), str(SAMPLES[0]), "--json"])
+    out, err = capsys.readouterr()
+    assert code == predict.EXIT_MODEL_ERROR
+    assert "NaN" in err and "NaN" not in out
+
+
+def test_a_model_whose_outputs_are_not_probabilities_is_refused(tmp_path):
+    logits = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)]
+    )
+    logits.set_weights([np.ones_like(w) for w in logits.get_weights()])
+    with pytest.raises(predict.ModelFileError, match="not probabilities"):
+        predict.check_model(logits, "logits.keras")
