@@ -36,7 +36,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import config, data, models
+from helpers import config, data, models, saving
 
 TRAINERS = ("loop", "fit")  # "fit" fails with MultiWorkerMirroredStrategy in Keras 3.15
 DEFAULT_TIMEOUT_S = 300.0
@@ -447,10 +447,7 @@ def train_worker(
 
 def _write_json(record: dict[str, Any], path: Path) -> None:
     """Write ``record`` to ``path`` as JSON, atomically (temporary file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
-        json.dump(record, tmp, indent=1)
-    os.replace(tmp.name, path)
+    saving.write_json_atomically(record, path)
 
 
 def _one_line(exc: BaseException) -> str:

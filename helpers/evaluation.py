@@ -14,10 +14,7 @@ appears twice or piles up.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import keras
@@ -258,9 +255,4 @@ def save_evaluation(path: Path, test_accuracy: float, n_test: int, model: str) -
     if int(n_test) < 1:
         raise ValueError(f"n_test must be at least 1, got {n_test}")
     record = dict(zip(EVALUATION_KEYS, (test_accuracy, int(n_test), str(model)), strict=True))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
-        json.dump(record, tmp, indent=1)
-    os.replace(tmp.name, path)
-    return path
+    return saving.write_json_atomically(record, path)

@@ -10,8 +10,10 @@ model is expected.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -103,6 +105,31 @@ def _check_model_file(path: Path) -> None:
         raise ModelFileError(
             f"{path}: a zip archive that is truncated or damaged; save the model again"
         )
+
+
+def write_json_atomically(record: object, path: str | os.PathLike, allow_nan: bool = False) -> Path:
+    """Write ``record`` to ``path`` as indented JSON via a temporary file and a rename.
+
+    Readers see the old file or the new one, never half of one; a kill leaves at most a
+    ``.<name>.*.tmp`` file beside it. NaN and infinity are refused (``ValueError``) unless
+    ``allow_nan``, because strict JSON readers reject them. Returns the path.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(record, indent=1, allow_nan=allow_nan) + "\n"
+    tmp_name = None
+    try:
+        with tempfile.NamedTemporaryFile(
+            "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+        ) as tmp:
+            tmp_name = tmp.name
+            tmp.write(text)
+        os.replace(tmp_name, path)
+        tmp_name = None
+    finally:
+        if tmp_name is not None:
+            Path(tmp_name).unlink(missing_ok=True)
+    return path
 
 
 def save_model_atomically(model: keras.Model, path: str | os.PathLike) -> Path:

@@ -10,7 +10,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -34,14 +33,7 @@ def save_history(history: keras.callbacks.History | History, path: Path) -> Path
             clean[key] = [float(v) for v in values]
         except (TypeError, ValueError) as exc:
             raise ValueError(f"history[{key!r}] is not a list of numbers") from exc
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    ) as tmp:
-        json.dump(clean, tmp, indent=1)
-    os.replace(tmp.name, path)
-    return path
+    return saving.write_json_atomically(clean, path, allow_nan=True)  # a diverged epoch
 
 
 def load_history(path: Path) -> History:

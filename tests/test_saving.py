@@ -137,3 +137,14 @@ def test_a_truncated_archive_is_called_damaged(tmp_path):
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(saving.ModelFileError, match="truncated or damaged"):
         saving.load_keras_model(path)
+
+
+def test_json_is_written_atomically_and_nan_refused_unless_asked(tmp_path):
+    path = saving.write_json_atomically({"accuracy": 0.99}, tmp_path / "r.json")
+    assert path.read_text() == '{\n "accuracy": 0.99\n}\n'
+    with pytest.raises(ValueError):
+        saving.write_json_atomically({"accuracy": float("nan")}, path)
+    assert path.read_text() == '{\n "accuracy": 0.99\n}\n'  # the old file is untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # and no temporary file left
+    saving.write_json_atomically({"loss": [float("nan")]}, path, allow_nan=True)
+    assert "NaN" in path.read_text()

@@ -22,7 +22,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -31,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers import config, environment
+from helpers import config, environment, saving
 
 RESULTS_PATH = config.REPO_ROOT / "results" / "bench.json"
 START_MARKER = "<!-- bench:start -->"
@@ -256,13 +255,7 @@ def run_benchmarks(quick: bool = False) -> dict[str, Any]:
 
 def write_results(results: Mapping[str, Any], path: Path = RESULTS_PATH) -> Path:
     """Write ``results`` to ``path`` as indented JSON, atomically; return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as tmp:
-        json.dump(results, tmp, indent=1)
-        tmp.write("\n")
-    os.replace(tmp.name, path)
-    return path
+    return saving.write_json_atomically(results, path)
 
 
 def read_results(path: Path = RESULTS_PATH) -> dict[str, Any]:
