@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from helpers import config, environment, saving
+from helpers.maintainer import markers
 
 RESULTS_PATH = config.REPO_ROOT / "results" / "bench.json"
 START_MARKER = "<!-- bench:start -->"
@@ -323,21 +324,8 @@ def readme_table(results: Mapping[str, Any]) -> str:
 
 
 def replace_between_markers(text: str, body: str) -> str:
-    """Return ``text`` with everything between the bench markers replaced by ``body``.
-
-    Raises ``ValueError`` if a marker is missing, repeated, or the end comes first.
-    """
-    starts, ends = text.count(START_MARKER), text.count(END_MARKER)
-    if starts != 1 or ends != 1:
-        raise ValueError(
-            f"expected one {START_MARKER} and one {END_MARKER}, found {starts} and {ends}; "
-            "add them around the results table"
-        )
-    head, rest = text.split(START_MARKER)
-    if END_MARKER not in rest:
-        raise ValueError(f"{END_MARKER} comes before {START_MARKER}")
-    _, tail = rest.split(END_MARKER)
-    return f"{head}{START_MARKER}\n{body.strip()}\n{END_MARKER}{tail}"
+    """Return ``text`` with the bench table between its markers replaced by ``body``."""
+    return markers.replace_between(text, START_MARKER, END_MARKER, body)
 
 
 def update_readme(readme: Path, results_path: Path = RESULTS_PATH) -> Path:
@@ -350,12 +338,7 @@ def update_readme(readme: Path, results_path: Path = RESULTS_PATH) -> Path:
     if not readme.exists():
         raise FileNotFoundError(f"no README at {readme}")
     body = readme_table(read_results(results_path))
-    try:
-        new_text = replace_between_markers(readme.read_text(), body)
-    except ValueError as exc:
-        raise ValueError(f"{readme}: {exc}") from exc
-    readme.write_text(new_text)
-    return readme
+    return markers.rewrite_file(readme, START_MARKER, END_MARKER, body)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from helpers import config
+from helpers.maintainer import markers
 
 EVALUATION_FILE = "article_cnn_evaluation.json"
 RUN_LOG_FILE = "course_run.json"
@@ -200,12 +201,7 @@ def update_readme(readme: Path, block: str) -> None:
 
     Raises ``ValueError`` if the markers are missing.
     """
-    text = Path(readme).read_text()
-    start, end = text.find(README_START), text.find(README_END)
-    if start < 0 or end < start:
-        raise ValueError(f"{readme}: no {README_START} ... {README_END} markers")
-    new = text[: start + len(README_START)] + "\n" + block + "\n" + text[end:]
-    Path(readme).write_text(new)
+    markers.rewrite_file(readme, README_START, README_END, block)
 
 
 def main(argv: list[str] | None = None) -> int:
