@@ -15,6 +15,7 @@ import pytest
 from helpers import config
 
 NOTEBOOK_DIR = config.REPO_ROOT / "notebooks"
+README = config.REPO_ROOT / "README.md"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 SCRIPTS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.py"))
 WARNING_PATTERNS = re.compile(r"DeprecationWarning|FutureWarning|is deprecated|will be removed")
@@ -49,8 +50,9 @@ def output_text(cell: dict) -> str:
     return "\n".join(parts)
 
 
-def test_there_are_notebooks():
-    assert len(NOTEBOOKS) >= 7
+def test_the_readme_lists_every_notebook_in_order():
+    listed = re.findall(r"^\| \[(\d\d_\w+)\]\(notebooks/\1\.ipynb\)", README.read_text(), re.M)
+    assert listed == [n.stem for n in NOTEBOOKS]
 
 
 def test_every_script_has_a_notebook():
