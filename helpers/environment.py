@@ -27,6 +27,7 @@ TOOL_PACKAGES = frozenset(
         "jupytext",
         "pytest",
         "pytest-timeout",
+        "hypothesis",
         "ruff",
         "pre-commit",
         "playwright",
