@@ -1,8 +1,9 @@
-"""The best model, introduced in notebook 09: its builder, input pipeline and training recipe.
+"""The best model of notebook 09: its builder, input pipeline and training recipe.
 
-Notebook 09 writes these functions in its cells, marked ``# @save helpers.best_model``;
-``helpers.maintainer.bench.best_recipe_trial`` trains with them. Edit the notebook's
-cells, then run ``python -m helpers.maintainer.lessons``.
+Notebook 09 builds its model with ``build_best_cnn`` (as ``architectures.build_best_cnn``)
+and writes the same input pipeline and recipe in its own cells;
+``helpers.maintainer.bench.best_recipe_trial`` trains with ``train_best_model``. Keep
+the two in step when either changes.
 
 - ``build_best_cnn``: conv-BatchNorm-ReLU blocks 32 | 64, 64 | 128, 128, dropout, softmax;
 - ``best_training_data``: shuffled, augmented, one-hot ``tf.data`` batches;
@@ -18,7 +19,6 @@ import tensorflow as tf
 from helpers import architectures, augment, config
 
 
-# >>> notebooks/09_best_model.ipynb (generated: python -m helpers.maintainer.lessons)
 def build_best_cnn(
     input_shape: tuple[int, int, int] = (28, 28, 1),
     num_classes: int = 10,
@@ -98,6 +98,3 @@ def train_best_model(
     # shuffle=False: the pipeline already reshuffles every epoch
     history = model.fit(train, epochs=epochs, shuffle=False, verbose=verbose)
     return model, history
-
-
-# <<< notebooks/09_best_model.ipynb
