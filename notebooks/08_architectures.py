@@ -176,7 +176,7 @@ plt.show()
 #
 # Two convolutions, each followed by pooling, learn shapes made of shapes: strokes first,
 # then parts of digits. Pooling halves the image twice, so the classifier at the end sees
-# 5x5x64 numbers instead of the article's 26x26x32, and needs far fewer weights.
+# 5x5x64 numbers instead of the article's 13x13x32, and needs far fewer weights.
 
 
 # %%
@@ -459,9 +459,9 @@ def build_mobilenet_cnn(
 #
 # Which neighbourhood matters, 1x1, 3x3 or 5x5 pixels? An Inception block does not choose:
 # it runs the branches side by side on the same input and concatenates their channels,
-# and the next layer learns which to use. Cheap 1x1 "reduce" convolutions halve the
-# channels before the 3x3 and 5x5 branches, which keeps the block affordable; the 5x5 is
-# two 3x3s, as in VGG.
+# and the next layer learns which to use. Cheap 1x1 "reduce" convolutions first cut the
+# channels that the 3x3 and 5x5 branches see, to half of what each branch puts out, which
+# keeps the block affordable; the 5x5 is two 3x3s, as in VGG.
 
 
 # %%
@@ -630,8 +630,7 @@ rows, trained = compare_models(
 # ## Compare them
 #
 # The table, then the same numbers as a picture: time per epoch across, test accuracy up,
-# the area of each dot proportional to the number of parameters. The best models sit top
-# left.
+# the bigger the dot, the more parameters. The best models sit top left.
 
 # %%
 results = pd.DataFrame(rows).set_index("model")
@@ -721,11 +720,12 @@ display(
 #   each pooling. BatchNorm lets the network train fast at a high learning rate. The price
 #   is computation: the second 3x3 convolution at 28x28 with 32 channels alone costs more
 #   multiply-adds than the whole article CNN (exercise 3 counts them), although the net has
-#   few parameters.
+#   about a seventh of its parameters.
 # - **The small ResNet** adds shortcuts, so each block only has to learn a correction to its
 #   input. Its strided blocks shrink the image early, so it does less arithmetic than the
 #   VGG-style net with more parameters. At 50 or 100 layers the shortcuts are what makes
-#   training possible at all; at this depth they matter less.
+#   training possible at all; this comparison has no same net without shortcuts, so it
+#   does not show what they add at this depth.
 # - **The MobileNet-style net** replaces each 3x3 convolution by a 3x3 filter per channel
 #   plus a 1x1 mix, far fewer multiply-adds. On a CPU, depthwise convolutions and their
 #   gradients are less well optimised than ordinary convolutions, so the seconds can fall
