@@ -43,8 +43,9 @@
 # (notebook 00 fetches it) and produces, in `models/`: `article_cnn.keras` (the trained
 # model), `article_cnn_history.json` and `article_cnn_history.csv` (loss and accuracy per
 # epoch). Notebooks 05 and 06 read them. In full mode (10 epochs on 54,000 images) it takes
-# a couple of minutes on a laptop CPU (the training cell prints how long it took, and the
-# README's results table the latest full run); fast mode trains 1 epoch on 6,000 images.
+# minutes on a laptop CPU, how many depends on the machine: the training cell prints how
+# long it took, and the README's results table the latest full run. Fast mode trains 1
+# epoch on 6,000 images.
 
 # %% [markdown]
 # ## Setup

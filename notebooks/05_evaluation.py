@@ -37,9 +37,10 @@
 #
 # Run notebook 04 first: it trains the model and saves it as `models/article_cnn.keras`.
 # If that file is missing, this notebook trains a short model itself (2 epochs on 6,000
-# images, under a minute) and says so; expect a lower accuracy than 04's model then. This
+# images, much quicker than notebook 04's training) and says so; expect a lower accuracy than 04's model then. This
 # notebook writes `models/article_cnn_evaluation.json` with the test accuracy, which
-# `make course` prints in its summary. It takes under a minute in full mode on a laptop CPU.
+# `make course` prints in its summary. It trains nothing when the model is there; the
+# README's results table has its latest measured time.
 
 # %% [markdown]
 # ## Setup
@@ -316,11 +317,11 @@ print(f"lowest precision: digit {report['precision'].idxmin()}")
 # %% [markdown]
 # ## Look at the mistakes
 #
-# Numbers say how often the model is wrong; pictures say how. Here are its wrong answers,
-# the most confident first: the title gives the true digit, the prediction, and the
+# Numbers say how often the model is wrong; pictures say how. Here are 24 of its wrong
+# answers, the most confident first: the title gives the true digit, the prediction, and the
 # probability the model gave it (`evaluation.misclassified_gallery`). As you look, sort
 # them: mistakes a person would not make, digits that would puzzle a person too, and
-# images whose label itself looks wrong (MNIST has a few).
+# images whose label itself looks wrong to you.
 
 # %%
 evaluation.misclassified_gallery(x_test, y_test, probs, n=24)
@@ -337,7 +338,8 @@ pairs
 
 # %% [markdown]
 # And the images behind the top pair: the same gallery, given only the test images of that
-# true digit that were predicted as that other digit.
+# true digit that were predicted as that other digit (at most 8 of them; the title says
+# how many there are).
 
 # %%
 true_digit, predicted_digit = pairs.loc[0, ["true", "predicted"]]

@@ -36,9 +36,9 @@
 #
 # Run [04 · Train the CNN](04_training.ipynb) first: this notebook loads the model and
 # the training history it saves in `models/` (`models/fast/` in fast mode). If they are
-# missing, it trains a short stand-in model itself and says so. It takes about a minute in
-# full mode on a laptop CPU (the README's results table has the latest measured time), most
-# of it for the over-fitting run.
+# missing, it trains a short stand-in model itself and says so. Most of its time goes to two
+# small training runs, the over-fitting run and the solution to exercise 2 (the README's
+# results table has the latest measured time of the whole notebook).
 
 # %% [markdown]
 # ## Setup
@@ -239,13 +239,15 @@ display(Markdown(story + f"Validation accuracy is above training accuracy **{whe
 #
 # - the training loss still falling, the training accuracy approaching 1 (every image right),
 # - while the validation loss stops falling and *turns up*, and the validation accuracy
-#   stalls.
+#   gains little more (it can still creep up while the loss rises, because the loss also
+#   grows when the model becomes more confident on the images it gets wrong).
 #
 # The best model is the one at the bottom of the validation loss curve; training longer
-# only makes it worse (`keras.callbacks.EarlyStopping(restore_best_weights=True)` stops
+# does not bring the validation loss back below it (`keras.callbacks.EarlyStopping(restore_best_weights=True)` stops
 # there automatically). To see it happen, train a model built to over-fit: the article's
 # network *without* its two dropout layers, on only 1,000 images, with small batches so that
-# it makes many updates per epoch. It takes seconds, and is not saved.
+# it makes many updates per epoch. Each epoch is short (the log prints its seconds), and
+# the model is not saved.
 
 # %%
 n_small = 1_000
@@ -379,7 +381,7 @@ plots.feature_maps(pool_maps, max_maps=16, title="After max pooling")
 #   with dropout on and averaged over an epoch of improving weights.
 # - Over-fitting: the training curves keep improving while the validation loss turns up.
 #   Dropout, more data and stopping at the best validation epoch fight it.
-# - A trained first convolution layer holds small stroke and edge detectors;
+# - Training turns the first convolution layer's filters into small pattern detectors;
 #   `plots.conv_filters` shows them, `plots.feature_maps` shows where they respond.
 #
 # ## Exercises
