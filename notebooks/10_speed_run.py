@@ -40,8 +40,9 @@
 # It needs only the MNIST data and trains everything itself; it writes nothing to disk.
 # The lesson's functions (the cells marked `# @save helpers.speed_run`) are also saved in
 # `helpers/speed_run.py`, and `python -m helpers.maintainer.bench` calls those same
-# functions to rerun the measurements from the command line. In full mode it takes one to two minutes on a laptop CPU, much of
-# it the article's pipeline (10 epochs), which we time as the baseline.
+# functions to rerun the measurements from the command line. How long full mode takes
+# depends on the CPU: every training run below prints its own seconds, and the longest
+# single run is usually the article's pipeline (10 epochs), which we time as the baseline.
 
 # %% [markdown]
 # ## Setup
@@ -191,7 +192,7 @@ print(
 # ## Choose a small network
 #
 # Time per epoch is roughly the multiply-adds per image times the images. The article's
-# CNN is cheap to run but learns slowly (one convolution, then a huge dense layer). The
+# CNN learns slowly for what it costs (one convolution, then a huge dense layer). The
 # speed-run network is LeNet-like: a first convolution with a **stride of 2** (it looks at
 # every other position, so its output is already a quarter of the size, which pooling
 # would otherwise do), a second convolution, one max pooling, then a dense layer. No
