@@ -6,21 +6,23 @@ STAMP := $(VENV)/.installed
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup data course test lab lint format clean-models
+.PHONY: help setup data course test lab lint format book screenshots clean-models
 
 help:
 	@echo "make course   execute every notebook in full mode, in place (the real course)"
 	@echo "make test     unit tests + nbval over every notebook in fast mode"
 	@echo "make lab      open JupyterLab on the notebooks"
 	@echo "make data     fetch and verify MNIST into data/"
+	@echo "make book     the course as a website, from the executed notebooks, into _build/book/html"
+	@echo "make screenshots  refresh images/screenshots/ (browser tests of JupyterLab and the book)"
 	@echo "make lint     ruff, jupytext pairing, links, # @save copies, figures in the prose"
 	@echo "make format   ruff fix + format, links, re-sync notebooks, then copy # @save cells to helpers/"
 
-$(STAMP): requirements.txt pyproject.toml etc/ipython_kernel_config.py
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml etc/ipython_kernel_config.py
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	mkdir -p $(VENV)/etc/ipython && cp etc/ipython_kernel_config.py $(VENV)/etc/ipython/
 	touch $(STAMP)
@@ -37,6 +39,15 @@ test: $(STAMP)
 	$(BIN)/python -m helpers.data
 	COURSE_FAST=1 $(BIN)/python -m pytest tests notebooks --nbval-lax \
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout=600
+
+# The website: built from the committed notebooks as they are (make course executes them).
+book: $(STAMP)
+	$(BIN)/python -m helpers.maintainer.book
+
+# The README's pictures: the browser tests write their screenshots into images/screenshots/
+# (under make test they go to temporary folders, and the working tree stays as it was).
+screenshots: $(STAMP)
+	COURSE_FAST=1 COURSE_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/test_browser.py tests/test_book.py
 
 # Rooted at the repository (as on Binder), opening the first notebook; .venv/bin on PATH
 # so that the kernel finds `tensorboard` for the %tensorboard magic.

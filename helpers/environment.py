@@ -17,22 +17,9 @@ from typing import Any
 from helpers import config
 
 REQUIREMENTS = config.REPO_ROOT / "requirements.txt"
+# The tools that test, run and publish the course: pinned there, installed by make only
+REQUIREMENTS_DEV = config.REPO_ROOT / "requirements-dev.txt"
 _PIN = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*==\s*([^\s;#]+)")
-# Pinned for the tests, the notebook runner and the script pairing only: no notebook
-# imports them, so 00_setup leaves them out of its table (the unit tests still check them).
-TOOL_PACKAGES = frozenset(
-    {
-        "nbval",
-        "nbclient",
-        "jupytext",
-        "pytest",
-        "pytest-timeout",
-        "hypothesis",
-        "ruff",
-        "pre-commit",
-        "playwright",
-    }
-)
 
 
 @dataclass
@@ -61,12 +48,19 @@ def read_pins(path: Path = REQUIREMENTS) -> dict[str, str]:
     return pins
 
 
+def tool_packages(path: Path = REQUIREMENTS_DEV) -> frozenset[str]:
+    """Return the names pinned in ``requirements-dev.txt``: tools no notebook imports."""
+    return frozenset(read_pins(path))
+
+
 def learner_pins(path: Path = REQUIREMENTS) -> dict[str, str]:
     """Return ``{package: version}`` for the packages a learner uses: every pin but the tools.
 
-    The tools are ``TOOL_PACKAGES``. Raises ``FileNotFoundError`` if the file is missing.
+    The tools are those of ``requirements-dev.txt``; a requirements file that pins both (an
+    older clone's) gives the learner's part. Raises ``FileNotFoundError`` if it is missing.
     """
-    return {name: version for name, version in read_pins(path).items() if name not in TOOL_PACKAGES}
+    tools = tool_packages() if REQUIREMENTS_DEV.exists() else frozenset()
+    return {name: version for name, version in read_pins(path).items() if name not in tools}
 
 
 def check_versions(pins: dict[str, str] | None = None) -> list[PackageCheck]:

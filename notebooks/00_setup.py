@@ -103,7 +103,7 @@ print("Interpreter:", sys.executable)
 # The course needs Python 3.11 (`pyproject.toml` says so). The table below lists the
 # pinned packages that the notebooks use; `ok` is True when the installed version is exactly
 # the pinned one. The pins of the tools that only test and maintain the course (pytest, ruff
-# and a few more, `environment.TOOL_PACKAGES`) are left out; the unit tests check those.
+# and a few more, pinned in `requirements-dev.txt`) are not in this table.
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -4,7 +4,8 @@ For each notebook: start ``jupyter lab`` (this environment's) on a free localhos
 a token, rooted at the repository, in fast mode and with a temporary models folder; open
 the notebook; choose Run → Run All Cells; wait for every cell's reply and an idle kernel;
 then check that no cell failed, that the expected figure is really drawn, and save a
-screenshot to ``images/screenshots/`` (the README uses them). JupyterLab never saves the
+screenshot (to a temporary folder; to ``images/screenshots/``, which the README uses, under
+``make screenshots``). JupyterLab never saves the
 notebook (autosave is off in a temporary settings folder): the server's log must show no save.
 
 How an error is seen: JupyterLab 4.6 renders an error output with the same mime type as
@@ -77,9 +78,10 @@ class NotebookCase:
     canvas: str = ".jp-OutputArea-output canvas"  # CSS selector; the last match is drawn on
     expect_text: str | None = None  # a regex that must appear in the outputs after drawing
 
-    @property
-    def screenshot(self) -> Path:
-        return SCREENSHOTS / f"jupyterlab_{Path(self.notebook).stem}.png"
+    def screenshot(self, tmp_path: Path) -> Path:
+        """Where the screenshot goes: ``images/screenshots/`` under ``make screenshots`` only."""
+        folder = SCREENSHOTS if os.environ.get("COURSE_SCREENSHOTS") == "1" else tmp_path
+        return folder / f"jupyterlab_{Path(self.notebook).stem}.png"
 
 
 @dataclass
@@ -404,7 +406,7 @@ def repo_lab(browser, tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("case", CASES)
-def test_notebook_runs_in_jupyterlab(browser, repo_lab, case):
+def test_notebook_runs_in_jupyterlab(browser, repo_lab, case, tmp_path):
     page = browser.new_page(viewport=VIEWPORT)
     try:
         result = run_all_cells(page, repo_lab, case.notebook)
@@ -417,8 +419,7 @@ def test_notebook_runs_in_jupyterlab(browser, repo_lab, case):
             )
         if case.draw:
             draw_and_wait_for(page, case.canvas, case.expect_text)
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(case.screenshot))
+        page.screenshot(path=str(case.screenshot(tmp_path)))
     finally:
         page.close()
         shut_down_kernels(repo_lab)

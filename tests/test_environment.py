@@ -29,7 +29,7 @@ def test_environment_yml_uses_python_311_from_conda_forge():
 
 
 def test_core_packages_are_pinned():
-    pins = environment.read_pins()
+    pins = environment.read_pins() | environment.read_pins(environment.REQUIREMENTS_DEV)
     for name in ["tensorflow", "keras", "jupyterlab", "nbval", "jupytext", "matplotlib",
                  "seaborn", "scikit-learn", "pandas", "pillow", "pytest", "ruff"]:  # fmt: skip
         assert name in pins, name
@@ -38,12 +38,17 @@ def test_core_packages_are_pinned():
 
 def test_learner_pins_leave_out_the_tools():
     pins = environment.read_pins()
-    learner = environment.learner_pins()
-    assert environment.TOOL_PACKAGES <= set(pins), "every tool left out must be pinned"
-    assert set(learner) == set(pins) - environment.TOOL_PACKAGES
-    assert {"tensorflow", "keras", "jupyterlab", "matplotlib", "ipycanvas"} <= set(learner)
-    assert not {"ruff", "pre-commit", "playwright", "pytest", "nbval"} & set(learner)
-    assert all(learner[name] == pins[name] for name in learner)
+    tools = environment.tool_packages()
+    assert not tools & set(pins), "a package is pinned in both requirements files"
+    assert environment.learner_pins() == pins
+    assert {"tensorflow", "keras", "jupyterlab", "matplotlib", "ipycanvas"} <= set(pins)
+    assert {"ruff", "pre-commit", "playwright", "pytest", "nbval", "jupyter-book"} <= tools
+
+
+def test_learner_pins_of_a_file_that_pins_both_drop_the_tools(tmp_path):
+    both = tmp_path / "requirements.txt"
+    both.write_text("tensorflow==2.21.0\nruff==0.17.6\n")
+    assert environment.learner_pins(both) == {"tensorflow": "2.21.0"}
 
 
 def test_read_pins_ignores_comments(tmp_path):
