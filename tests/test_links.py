@@ -49,15 +49,18 @@ def write_script(tmp_path, text=SCRIPT, name="01_data.py"):
 
 
 def test_urls_for_a_notebook():
-    assert links.binder_url(NOTEBOOK) == (
-        "https://mybinder.org/v2/gh/mnist-cnn-course/mnist-cnn-course/main"
-        "?urlpath=lab/tree/notebooks/01_data.ipynb"
-    )
-    assert links.colab_url(NOTEBOOK) == (
-        "https://colab.research.google.com/github/mnist-cnn-course/mnist-cnn-course"
-        "/blob/main/notebooks/01_data.ipynb"
-    )
-    assert links.repository_url() == "https://github.com/mnist-cnn-course/mnist-cnn-course"
+    from urllib.parse import parse_qs, urlsplit
+
+    owner, name = links.REPOSITORY.split("/")
+    binder = urlsplit(links.binder_url(NOTEBOOK))
+    assert (binder.scheme, binder.netloc) == ("https", "mybinder.org")
+    assert binder.path.split("/") == ["", "v2", "gh", owner, name, links.BRANCH]
+    assert parse_qs(binder.query) == {"urlpath": ["lab/tree/" + NOTEBOOK]}
+    colab = urlsplit(links.colab_url(NOTEBOOK))
+    assert (colab.netloc, colab.query) == ("colab.research.google.com", "")
+    assert colab.path.split("/")[:6] == ["", "github", owner, name, "blob", links.BRANCH]
+    assert colab.path.endswith("/" + NOTEBOOK)
+    assert urlsplit(links.repository_url()).path == f"/{owner}/{name}"
 
 
 def test_urls_follow_the_repository_and_branch_arguments():
@@ -223,3 +226,62 @@ def test_committed_notebook_links_to_itself_on_binder_and_colab(path):
     fix = f"run `python -m helpers.maintainer.links {script} && jupytext --sync {script}`"
     assert links.binder_url(notebook) in found, f"{path.name}: no Binder link to itself; {fix}"
     assert links.colab_url(notebook) in found, f"{path.name}: no Colab link to itself; {fix}"
+
+
+@pytest.mark.slow
+def test_a_fork_is_one_edit_and_one_command(tmp_path):
+    """Change REPOSITORY and BRANCH in a copy of the repository, run the tool: no old name left."""
+    import shutil
+    import subprocess
+    import sys
+
+    root = config.REPO_ROOT
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True
+    ).stdout.decode()
+    copy = tmp_path / "fork"
+    for name in filter(None, tracked.split("\0")):
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / name, copy / name)
+    setting = copy / "helpers" / "maintainer" / "links.py"
+    text = setting.read_text()
+    old = [f'REPOSITORY = "{links.REPOSITORY}"', f'BRANCH = "{links.BRANCH}"']
+    assert all(line in text for line in old)
+    text = text.replace(old[0], 'REPOSITORY = "someone/digit-lessons"')
+    setting.write_text(text.replace(old[1], 'BRANCH = "trunk"'))
+
+    env = {**__import__("os").environ, "PYTHONPATH": str(copy)}
+    done = subprocess.run(
+        [sys.executable, "-m", "helpers.maintainer.links"],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    name = links.REPOSITORY.split("/")[-1]
+    traces = [
+        str(path.relative_to(copy))
+        for path in sorted(copy.rglob("*"))
+        if path.is_file()
+        and path.suffix in {".py", ".ipynb", ".md", ".yml", ".toml", ".txt", ".cfg", ""}
+        and (
+            links.REPOSITORY in (content := path.read_text(errors="replace"))
+            or f"/content/{name}" in content
+            or f"/{links.BRANCH}/notebooks" in content
+        )
+    ]
+    assert traces == []
+    for notebook in sorted((copy / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        source = notebook.read_text()
+        assert "/github/someone/digit-lessons/blob/trunk/notebooks/" in source, notebook.name
+        assert "https://github.com/someone/digit-lessons" in source, notebook.name
+        assert "/content/digit-lessons" in source, notebook.name
+    check = subprocess.run(
+        [sys.executable, "-m", "helpers.maintainer.links", "--check"],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stderr

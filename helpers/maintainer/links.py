@@ -3,22 +3,30 @@
 ``binder_url("notebooks/01_data.ipynb")`` and ``colab_url(...)`` return the two URLs;
 ``badges(...)`` returns the markdown line that every notebook shows under its title.
 
-``python -m helpers.maintainer.links notebooks/*.py`` puts that line into each notebook *script*
-(py:percent), in its first markdown cell, right after the title's first paragraph, or
-updates it where it is already there; then ``jupytext --sync`` carries it into the
-notebook. ``python -m helpers.maintainer.links --check notebooks/*.py notebooks/*.ipynb`` changes
-nothing and exits with 1 if a file's links are missing or point at another notebook.
+``python -m helpers.maintainer.links`` (no files) rewrites everything that names the
+repository from ``REPOSITORY`` and ``BRANCH``: every notebook script's badges and Colab cell
+(the clone URL and folder), the badges of the README and docs/binder.md, then ``jupytext --sync`` carries them into
+the notebooks, outputs kept. That is how a fork is published (CONTRIBUTING says how).
+
+``python -m helpers.maintainer.links notebooks/*.py`` puts the badges line into each given
+notebook *script* (py:percent), in its first markdown cell, right after the title's first
+paragraph, or updates it where it is already there. ``--check`` changes nothing and exits
+with 1 if a file's links are missing or point at another notebook or repository.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from pathlib import Path, PurePosixPath
 
 from helpers import config
 
+# The course's public repository, owner/name on GitHub, and its branch: the one place that
+# names them. The name is a placeholder until the course is published; a fork changes
+# these two lines and runs `python -m helpers.maintainer.links`.
 REPOSITORY = "mnist-cnn-course/mnist-cnn-course"
 BRANCH = "main"
 
@@ -174,13 +182,78 @@ def check_links(found: str | None, notebook: str) -> str | None:
     return None
 
 
+def update_colab_cell(text: str, name: str = "script") -> str:
+    """Return the py:percent ``text`` with its Colab cell's code as ``colab_setup_code()``.
+
+    The cell is the one whose code starts with the Colab cell's ``# @title`` line; its
+    header line (with the folding metadata) is kept. Raises ``ValueError`` without one.
+    """
+    from helpers import colab  # colab imports this module
+
+    wanted = colab.colab_setup_code().rstrip("\n").splitlines()
+    lines = text.splitlines()
+    try:
+        first = lines.index(wanted[0])
+    except ValueError:
+        raise ValueError(f"{name}: no Colab cell (a code cell starting {wanted[0]!r})") from None
+    end = next((j for j in range(first, len(lines)) if lines[j].startswith(CELL_MARKER)), None)
+    end = len(lines) if end is None else end
+    while end > first and not lines[end - 1].strip():
+        end -= 1
+    lines[first:end] = wanted
+    return "\n".join(lines) + "\n"
+
+
+def update_badges(text: str) -> str:
+    """Return a markdown page's ``text`` with its badges lines pointing at the first notebook."""
+    wanted = badges("notebooks/00_setup.ipynb")
+    lines = [wanted if line.startswith(LINKS_PREFIX) else line for line in text.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def rewrite_all(root: Path = config.REPO_ROOT) -> list[Path]:
+    """Rewrite the badges and Colab cells of every notebook, and the README; return the changed.
+
+    The notebooks follow their scripts through ``jupytext --sync`` (outputs kept).
+    """
+    changed = []
+    scripts = sorted((root / "notebooks").glob("[0-9][0-9]_*.py"))
+    for script in scripts:
+        text = script.read_text(encoding="utf-8")
+        updated = update_links(text, notebook_path(script, root), name=str(script))
+        updated = update_colab_cell(updated, name=str(script))
+        if updated != text:
+            script.write_text(updated, encoding="utf-8")
+            changed.append(script)
+    for page in (root / "README.md", root / "docs" / "binder.md"):
+        text = page.read_text(encoding="utf-8") if page.exists() else ""
+        if update_badges(text) != text:
+            page.write_text(update_badges(text), encoding="utf-8")
+            changed.append(page)
+    if any(path.suffix == ".py" for path in changed):
+        jupytext = [sys.executable, "-m", "jupytext", "--quiet", "--sync"]
+        subprocess.run([*jupytext, *map(str, scripts)], check=True, cwd=root)
+    return changed
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m helpers.maintainer.links [--check] FILE...``: add/update the links, or check them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("files", nargs="+", type=Path, help="notebook scripts (.py) or notebooks")
+    parser.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        help="notebook scripts (.py) or notebooks; none: rewrite the scripts, notebooks and README",
+    )
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if wrong")
     parser.add_argument("--root", type=Path, default=config.REPO_ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if not args.files and not args.check:
+        for path in rewrite_all(args.root):
+            print(f"updated {path}")
+        return 0
+    if not args.files:
+        args.files = sorted((args.root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
     problems = []
     for path in args.files:
