@@ -19,7 +19,7 @@ help:
 	@echo "make format   ruff fix + format, links, re-sync notebooks, then copy # @save cells to helpers/"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml etc/ipython_kernel_config.py
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11, 3.12 or 3.13, or run make PYTHON=/path/to/python3.12"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
