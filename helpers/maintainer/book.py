@@ -52,9 +52,11 @@ PAGE_OF_SECTION = {
     "Results": RESULTS,
     "Beyond the article: benchmark": RESULTS,
     "Errata: what the article gets wrong today": ERRATA,
+    "Other machines: GPU, macOS, Windows": ELSEWHERE,
 }
 PAGE_TITLES = {
     RESULTS: "Results and benchmark",
+    ELSEWHERE: "Running the course elsewhere",
     ERRATA: "Errata: what the article gets wrong today",
     REFERENCE: "Predict, reproduce, test",
 }
@@ -240,13 +242,17 @@ def stage(src: Path, root: Path = config.REPO_ROOT) -> Readme:
     staged |= {p.relative_to(root).as_posix() for p in notebooks}
     for notebook in notebooks:
         stage_notebook(notebook, src / "notebooks" / notebook.name, staged, readme)
+    pages = {}
     for page, lines in readme.pages.items():
         text = _promote(lines, PAGE_TITLES.get(page)) if page != INDEX else "\n".join(lines) + "\n"
-        text = rewrite_links(text, "README.md", f"{page}.md", staged, readme)
+        pages[page] = rewrite_links(text, "README.md", f"{page}.md", staged, readme)
+    # docs/binder.md follows the README's section on other machines, a level down
+    binder = (root / "docs" / "binder.md").read_text(encoding="utf-8")
+    binder = re.sub(r"^#", "##", binder, flags=re.MULTILINE)
+    binder = rewrite_links(binder, "docs/binder.md", f"{ELSEWHERE}.md", staged, readme)
+    pages[ELSEWHERE] = pages.get(ELSEWHERE, f"# {PAGE_TITLES[ELSEWHERE]}\n") + "\n" + binder
+    for page, text in pages.items():
         (src / f"{page}.md").write_text(text, encoding="utf-8")
-    elsewhere = (root / "docs" / "binder.md").read_text(encoding="utf-8")
-    elsewhere = rewrite_links(elsewhere, "docs/binder.md", f"{ELSEWHERE}.md", staged, readme)
-    (src / f"{ELSEWHERE}.md").write_text(elsewhere, encoding="utf-8")
     (src / "_config.yml").write_text(book_config(), encoding="utf-8")
     (src / "_toc.yml").write_text(book_toc(readme), encoding="utf-8")
     return readme
