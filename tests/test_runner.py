@@ -35,6 +35,21 @@ def test_execute_notebook_in_place_with_mode(tmp_path):
 
 
 @pytest.mark.slow
+def test_progress_shows_each_cell_and_the_lines_it_prints(tmp_path, capsys):
+    path = write_notebook(
+        tmp_path / "p.ipynb",
+        "for epoch in (1, 2):\n    print(f'Epoch {epoch}/2')",
+        "print('10/10 ━━━━ 3s\\r20/20 ━━━━ 5s - loss: 0.1')",
+    )
+    assert runner.execute_notebook(path, fast=True, progress=True).ok
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert lines[0].startswith("[0:0") and lines[0].endswith("cell 1/2: for epoch in (1, 2):")
+    assert lines[1:3] == ["Epoch 1/2", "Epoch 2/2"]
+    assert lines[3].endswith("cell 2/2: print('10/10 ━━━━ 3s\\r20/20 ━━━━ 5s - loss: 0.1')")
+    assert lines[4:] == ["20/20 ━━━━ 5s - loss: 0.1"]  # a progress bar's last state
+
+
+@pytest.mark.slow
 def test_failed_notebook_is_not_overwritten(tmp_path):
     path = write_notebook(tmp_path / "b.ipynb", "1 / 0", "print('never')")
     before = path.read_text()

@@ -4,6 +4,10 @@
 runs. Each notebook gets its own kernel, so none can depend on another's variables. A
 notebook that fails is not overwritten: the failed copy is saved beside the models, and
 the run stops with a non-zero exit code.
+
+While a notebook runs, the terminal shows each code cell as it starts (its number of how
+many, the time since the notebook started, its first line) and the lines the cell prints
+(Keras' epoch lines among them); ``--quiet`` shows only each notebook's result.
 """
 
 from __future__ import annotations
@@ -73,12 +77,46 @@ class _PeakMemory:
         self._thread.join()
 
 
-def execute_notebook(path: Path, fast: bool, failed_dir: Path | None = None) -> NotebookRun:
+def _elapsed(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    return f"{minutes}:{seconds:02d}"
+
+
+def _progress_client(notebook, start: float, out=None, **kwargs):
+    """Return an nbclient ``NotebookClient`` that reports each cell and its printed lines."""
+    from nbclient import NotebookClient
+
+    out = sys.stdout if out is None else out
+    code = [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+
+    class ProgressClient(NotebookClient):
+        def output(self, outs, msg, display_id, cell_index):
+            if msg["msg_type"] == "stream":
+                for line in msg["content"]["text"].split("\n"):  # not at "\r"
+                    shown = line.split("\r")[-1].split("\b")[-1].strip()
+                    if shown:
+                        print(f"      {shown[:120]}", file=out, flush=True)
+            return super().output(outs, msg, display_id, cell_index)
+
+    def on_cell_start(cell, cell_index):
+        lines = [line for line in cell.source.splitlines() if line.strip()]
+        first = lines[0][:70] if lines else ""
+        number = code.index(cell_index) + 1 if cell_index in code else "?"
+        when = _elapsed(time.perf_counter() - start)
+        print(f"  [{when}] cell {number}/{len(code)}: {first}", file=out, flush=True)
+
+    return ProgressClient(notebook, on_cell_start=on_cell_start, **kwargs)
+
+
+def execute_notebook(
+    path: Path, fast: bool, failed_dir: Path | None = None, progress: bool = False
+) -> NotebookRun:
     """Execute ``path`` in a fresh kernel with fast or full mode; write it back if it passed.
 
     Returns a ``NotebookRun``. On a cell error the notebook on disk is left untouched and
     the partly executed copy is written to ``failed_dir`` (if given). The kernel's own
     stderr goes to ``kernel-logs/<name>.log`` beside ``failed_dir`` (or the notebook).
+    With ``progress``, each code cell and the lines it prints are shown as they come.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -88,13 +126,14 @@ def execute_notebook(path: Path, fast: bool, failed_dir: Path | None = None) -> 
     notebook = nbformat.read(path, as_version=4)
     previous = os.environ.get(config.FAST_ENV)
     os.environ[config.FAST_ENV] = "1" if fast else "0"
-    client = NotebookClient(
-        notebook,
-        timeout=None,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
     start = time.perf_counter()
+    options = dict(
+        timeout=None, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
+    if progress:
+        client = _progress_client(notebook, start, **options)
+    else:
+        client = NotebookClient(notebook, **options)
     error = ""
     kernel_log = (failed_dir.parent if failed_dir else path.parent) / "kernel-logs"
     kernel_log.mkdir(parents=True, exist_ok=True)
@@ -213,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--readme", type=Path, help="write the results table into this README when all pass"
     )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no per-cell progress, only each notebook's result"
+    )
     args = parser.parse_args(argv)
 
     fast = args.mode == "fast"
@@ -226,7 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for path in sorted(args.notebooks):
         print(f"running {path} ({args.mode} mode) ...", flush=True)
-        run = execute_notebook(path, fast, failed_dir=models_dir / "failed")
+        run = execute_notebook(
+            path, fast, failed_dir=models_dir / "failed", progress=not args.quiet
+        )
         runs.append(run)
         status = "ok" if run.ok else f"FAILED: {run.error}"
         print(f"  {run.seconds:7.1f} s  peak {run.peak_memory_mb:6.0f} MB  {status}", flush=True)
