@@ -50,8 +50,12 @@ screenshots: $(STAMP)
 	COURSE_FAST=1 COURSE_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/test_browser.py tests/test_book.py
 
 # Rooted at the repository (as on Binder), opening the first notebook; .venv/bin on PATH
-# so that the kernel finds `tensorboard` for the %tensorboard magic.
+# so that the kernel finds `tensorboard` for the %tensorboard magic. The course's kernel is
+# also registered for this user as "Python (mnist-cnn-course)", so that VS Code or another
+# Jupyter can pick this venv, with TensorFlow, from its kernel list.
 lab: $(STAMP)
+	$(BIN)/python -m ipykernel install --user --name mnist-cnn-course \
+		--display-name "Python (mnist-cnn-course)" >/dev/null
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=. notebooks/00_setup.ipynb
 
 lint: $(STAMP)
