@@ -35,10 +35,16 @@ data: $(STAMP)
 course: $(STAMP)
 	$(BIN)/python -m helpers.maintainer.runner --mode full --readme README.md notebooks/[0-9]*.ipynb
 
+# Ends with its own wall time (the setup above it not counted).
 test: $(STAMP)
-	$(BIN)/python -m helpers.data
+	@start=$$(date +%s); \
+	$(BIN)/python -m helpers.data && \
 	COURSE_FAST=1 $(BIN)/python -m pytest tests notebooks --nbval-lax \
-		--nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout=600
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout=600; \
+	status=$$?; \
+	seconds=$$(( $$(date +%s) - start )); \
+	echo "make test: $$((seconds / 60)) min $$((seconds % 60)) s of wall time, exit $$status"; \
+	exit $$status
 
 # The website: built from the committed notebooks as they are (make course executes them).
 book: $(STAMP)
