@@ -669,11 +669,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for name, reason in report.failures:
         print(f"skipped {name}: {reason}")
+    print_report(report, OFFICIAL_FILE_NAMES)
+    return 0
+
+
+def print_report(report: FetchReport, file_names: dict[str, str]) -> None:
+    """Print where a verified dataset came from, where it is cached, and each array's hash.
+
+    ``report`` has ``source``, ``path`` and ``sha256`` (per array name), as ``fetch_mnist``
+    and ``fashion_mnist.fetch_fashion_mnist`` return; ``file_names`` names each array's file.
+    """
     print(f"source: {report.source}")
     print(f"cache:  {report.path}")
     for name in ARRAY_NAMES:
-        print(f"{OFFICIAL_FILE_NAMES[name]:<24} sha256 {report.sha256[name]}  verified")
-    return 0
+        print(f"{file_names[name]:<24} sha256 {report.sha256[name]}  verified")
 
 
 if __name__ == "__main__":

@@ -359,10 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     except FashionMnistError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"source: {report.source}")
-    print(f"cache:  {report.path}")
-    for name in ARRAY_NAMES:
-        print(f"{FILE_NAMES[name]:<24} sha256 {report.sha256[name]}  verified")
+    data.print_report(report, FILE_NAMES)
     return 0
 
 

@@ -132,6 +132,21 @@ def write_json_atomically(record: object, path: str | os.PathLike, allow_nan: bo
     return path
 
 
+def read_json(path: str | os.PathLike, what: str, fix: str) -> object:
+    """Return the JSON record at ``path``, which should hold ``what`` (said in errors).
+
+    Raises ``FileNotFoundError`` naming ``fix`` if the file is missing, and ``ValueError``
+    if it is not JSON.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no {what} at {path}: {fix}")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not JSON, so not a {what} ({exc})") from exc
+
+
 def save_model_atomically(model: keras.Model, path: str | os.PathLike) -> Path:
     """Save ``model`` to ``path`` (a ``.keras`` file) via a temporary name and a rename.
 

@@ -43,14 +43,8 @@ def load_history(path: Path) -> History:
     the file is not a history: not JSON, not a dict of equal-length lists of numbers.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(
-            f"no training history at {path}: run notebooks/04_training.ipynb first"
-        )
-    try:
-        record = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not a JSON training history ({exc})") from exc
+    fix = "run notebooks/04_training.ipynb first"
+    record = saving.read_json(path, "training history", fix)
     if not isinstance(record, dict) or not record:
         raise ValueError(f"{path} is not a training history: expected a dict of lists")
     lengths = set()

@@ -70,7 +70,7 @@ def test_load_missing_file_names_it_and_the_fix(tmp_path):
 def test_load_rejects_a_file_that_is_not_json(tmp_path):
     path = tmp_path / "history.json"
     path.write_text("epoch,loss\n1,0.3\n")  # a CSV log, not the JSON history
-    with pytest.raises(ValueError, match="not a JSON training history"):
+    with pytest.raises(ValueError, match="not JSON, so not a training history"):
         training.load_history(path)
 
 

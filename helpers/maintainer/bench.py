@@ -266,14 +266,8 @@ def read_results(path: Path = RESULTS_PATH) -> dict[str, Any]:
     is not a benchmark file.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(
-            f"no benchmark results at {path}: run `python -m helpers.maintainer.bench`"
-        )
-    try:
-        results = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not JSON ({exc})") from exc
+    fix = "run `python -m helpers.maintainer.bench`"
+    results = saving.read_json(path, "benchmark results", fix)
     missing = {"architectures", "speed_run", "machine"} - set(results)
     if missing:
         raise ValueError(f"{path} is not a benchmark file: missing {sorted(missing)}")
