@@ -100,7 +100,8 @@ print("Python", platform.python_version(), "on", platform.system(), platform.mac
 print("Interpreter:", sys.executable)
 
 # %% [markdown]
-# The course needs Python 3.11 (`pyproject.toml` says so). The table below lists the
+# The course runs on Python 3.11, 3.12 and 3.13 (`pyproject.toml` says so; Binder uses
+# 3.11, Colab 3.12). The table below lists the
 # pinned packages that the notebooks use; `ok` is True when the installed version is exactly
 # the pinned one. The pins of the tools that only test and maintain the course (pytest, ruff
 # and a few more, pinned in `requirements-dev.txt`) are not in this table.
@@ -112,7 +113,7 @@ versions = pd.DataFrame(
     [(c.name, c.pinned, c.installed or "missing", c.ok) for c in checks],
     columns=["package", "pinned", "installed", "ok"],
 )
-print("Python 3.11:", sys.version_info[:2] == (3, 11))
+print("Python 3.11 to 3.13:", (3, 11) <= sys.version_info[:2] <= (3, 13))
 print(versions.to_string(index=False))
 
 # %% [markdown]
@@ -248,6 +249,12 @@ for name, digest in report.sha256.items():
 #
 # Every notebook has both links, *Open in Binder* and *Open in Colab*, under its title, as
 # this one does.
+#
+# **Shut down a notebook's kernel when you are done with it** (*Kernel → Shut Down
+# Kernel*, or the *Running Terminals and Kernels* panel on the left). Each open kernel keeps
+# its data and models in memory, and a Binder session has about 2 GB for all of them
+# together: two notebooks that train at once can exceed it, and Binder then restarts the
+# kernel. On a laptop it is good practice too.
 
 # %% [markdown]
 # ## Choose fast or full mode
