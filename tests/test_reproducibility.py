@@ -33,24 +33,31 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def train_once(seed: int) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        capture_output=True,
-        text=True,
-        cwd=config.REPO_ROOT,
-        env={**os.environ, "SEED": str(seed)},
-        timeout=300,
-        check=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+def train_in_parallel(*seeds: int) -> list[dict]:
+    """Train once per seed, each in its own fresh Python, all at once; return their results."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", SCRIPT],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=config.REPO_ROOT,
+            env={**os.environ, "SEED": str(seed)},
+        )
+        for seed in seeds
+    ]
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
 
 
 @pytest.mark.slow
 def test_training_twice_gives_identical_weights_and_metrics():
     if not (config.REPO_ROOT / "data" / data.CACHE_NAME).exists():
         pytest.skip("data/mnist.npz is missing: run `python -m helpers.data` first")
-    first, second = train_once(42), train_once(42)
+    first, second, other = train_in_parallel(42, 42, 7)
     assert first == second
-    other = train_once(7)
     assert other["weights"] != first["weights"]
