@@ -613,7 +613,9 @@ if epochs_run < epochs:
 # ```
 #
 # or from a terminal in the course folder: `.venv/bin/tensorboard --logdir logs`, then open
-# the address it prints. What to look at: in **Scalars**, `epoch_loss` and
+# the address it prints. The magic works on Colab as it is, and on Binder too: there
+# TensorBoard's page comes through the notebook server's proxy (`jupyter-server-proxy`;
+# the repository's `start` file tells the magic its address). What to look at: in **Scalars**, `epoch_loss` and
 # `epoch_accuracy` with the `train` and `validation` runs overlaid (the same curves as in
 # notebook 06); in **Graphs**, the layers of the model. Each run of this notebook adds a
 # new set of event files, so older runs stay comparable. The cell below only lists what

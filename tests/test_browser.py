@@ -156,7 +156,9 @@ def lab_environment(home: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def start_lab(root: Path, home: Path, timeout_s: float = 90) -> Iterator[LabServer]:
+def start_lab(
+    root: Path, home: Path, timeout_s: float = 90, extra_env: dict[str, str] | None = None
+) -> Iterator[LabServer]:
     """Run ``jupyter lab`` rooted at ``root`` until the block ends; yield where it listens."""
     port, token = free_port(), secrets.token_hex(16)
     log = home / "jupyter-lab.log"
@@ -173,7 +175,7 @@ def start_lab(root: Path, home: Path, timeout_s: float = 90) -> Iterator[LabServ
         process = subprocess.Popen(
             command,
             cwd=root,
-            env=lab_environment(home),
+            env={**lab_environment(home), **(extra_env or {})},
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -479,3 +481,57 @@ def test_a_failing_cell_is_reported(browser, tmp_path_factory):
     assert len(result.error_outputs) == 1 and "ZeroDivisionError" in result.error_outputs[0]
     with pytest.raises(AssertionError, match="the kernel raised"):
         assert_no_errors(result, "failing.ipynb")
+
+
+def binder_start_environment() -> dict[str, str]:
+    """Return what the repository's ``start`` file (run by Binder) exports, at prefix ``/``."""
+    env = {**os.environ, "JUPYTERHUB_SERVICE_PREFIX": "/"}
+    shown = subprocess.run(
+        ["bash", str(ROOT / "start"), "env", "-0"], env=env, capture_output=True, check=True
+    ).stdout.decode()
+    exported = dict(item.split("=", 1) for item in shown.split("\0") if "=" in item)
+    return {key: value for key, value in exported.items() if os.environ.get(key) != value}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_tensorboard_magic_shows_tensorboard_through_the_proxy(browser, tmp_path_factory):
+    """As on Binder: the %tensorboard frame loads TensorBoard through jupyter-server-proxy."""
+    import jupyter_server_proxy  # noqa: F401  (pinned: Binder's JupyterLab serves ports with it)
+    import psutil
+
+    exported = binder_start_environment()
+    assert exported.get("TENSORBOARD_PROXY_URL") == "/proxy/%PORT%/"
+    root = tmp_path_factory.mktemp("tensorboard")
+    (root / "logs").mkdir()
+    port = free_port()
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("%load_ext tensorboard"),
+        nbformat.v4.new_code_cell(f"%tensorboard --logdir logs --port {port}"),
+    ]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)"}
+    nbformat.write(notebook, root / "tensorboard.ipynb")
+    home = tmp_path_factory.mktemp("jupyter-home")
+    env = {**exported, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    try:
+        with start_lab(root, home, extra_env=env) as lab:
+            page = browser.new_page(viewport=VIEWPORT)
+            try:
+                result = run_all_cells(page, lab, "tensorboard.ipynb")
+                assert_no_errors(result, "tensorboard.ipynb")
+                proxied = f"{lab.url}/proxy/{port}/"
+                page.wait_for_function(
+                    "url => [...document.querySelectorAll('iframe')].some(f => f.src === url)",
+                    arg=proxied,
+                    timeout=60_000,
+                )
+                frame = next(f for f in page.frames if f.url.startswith(proxied))
+                frame.wait_for_function("() => /TensorBoard/.test(document.title)", timeout=60_000)
+            finally:
+                page.close()
+                shut_down_kernels(lab)
+    finally:  # the magic starts TensorBoard in the background: stop it
+        for process in psutil.process_iter(["cmdline"]):
+            if f"--port {port}" in " ".join(process.info["cmdline"] or []):
+                process.terminate()
