@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup data course test lab lint format book screenshots clean-models
+.PHONY: help setup data course test lab lint format book screenshots colab-check clean-models
 
 help:
 	@echo "make course   execute every notebook in full mode, in place (the real course)"
@@ -15,6 +15,7 @@ help:
 	@echo "make data     fetch and verify MNIST into data/"
 	@echo "make book     the course as a website, from the executed notebooks, into _build/book/html"
 	@echo "make screenshots  refresh images/screenshots/ (browser tests of JupyterLab and the book)"
+	@echo "make colab-check  the Colab path in a fresh Python 3.12 venv (COLAB_PYTHON=...)"
 	@echo "make lint     ruff, jupytext pairing, links, # @save copies, figures in the prose"
 	@echo "make format   ruff fix + format, links, re-sync notebooks, then copy # @save cells to helpers/"
 
@@ -54,6 +55,13 @@ book: $(STAMP)
 # (under make test they go to temporary folders, and the working tree stays as it was).
 screenshots: $(STAMP)
 	COURSE_FAST=1 COURSE_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/test_browser.py tests/test_book.py
+
+# "Open in Colab" reproduced here: a fresh Python 3.12 venv with TensorFlow, a stand-in
+# google.colab, the clone served from a bundle of HEAD (commit first), then the first code
+# cell as written, the setup cell and the data. A few minutes; not part of make test.
+COLAB_PYTHON ?= python3.12
+colab-check: $(STAMP)
+	$(BIN)/python -m helpers.maintainer.colab_check --python $(COLAB_PYTHON)
 
 # Rooted at the repository (as on Binder), opening the first notebook; .venv/bin on PATH
 # so that the kernel finds `tensorboard` for the %tensorboard magic. The course's kernel is
