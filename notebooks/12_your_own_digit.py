@@ -43,7 +43,8 @@
 # a short while itself and says so. The sample photos are in `images/samples/` (made by
 # `python -m helpers.maintainer.make_sample_images`). The drawing pad needs JupyterLab
 # with a running kernel (ipycanvas' extension is installed with the course). In full mode
-# the notebook takes under a minute on a laptop CPU.
+# the notebook takes a minute or two on a laptop CPU (plus 3 epochs of training if no
+# saved model is found).
 
 # %% [markdown]
 # ## Setup
