@@ -98,7 +98,7 @@ def check(python: str, notebook: Path, out: Path = OUT) -> None:
     gitconfig.write_text(f'[url "{bundle}"]\n\tinsteadOf = {links.repository_url()}\n')
     stand_in = out / "stand-in" / "google" / "colab"
     stand_in.mkdir(parents=True)
-    (stand_in.parent / "__init__.py").write_text("")
+    # google/ stays a namespace package: protobuf's google.protobuf must still be found
     (stand_in / "__init__.py").write_text(STAND_IN)
     (stand_in / "output.py").write_text(STAND_IN_OUTPUT)
     env = {
