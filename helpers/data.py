@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 
 from helpers import config
 
@@ -259,24 +260,18 @@ def write_cache(
 def _fetch_lock(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``folder`` so two processes do not fetch at once."""
     try:
-        import fcntl
-    except ImportError:  # Windows: rely on the atomic rename alone
-        yield
-        return
-    try:
         folder.mkdir(parents=True, exist_ok=True)
-        handle = open(folder / ".mnist.lock", "a")  # noqa: SIM115
+        lock = FileLock(folder / ".mnist.lock")
+        lock.acquire()
     except OSError as exc:
         raise DataDirError(
             f"cannot use the data folder {folder} ({exc.strerror or exc}). Make it "
             f"writable, or point {config.DATA_DIR_ENV} at another folder."
         ) from exc
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 # --------------------------------------------------------------------------- sources
