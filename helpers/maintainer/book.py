@@ -31,6 +31,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from myst_parser.mdit_to_docutils.base import default_slugify as slug
+
 from helpers import config
 from helpers.maintainer import links
 
@@ -63,12 +65,6 @@ PAGE_TITLES = {
 LINK = re.compile(r"(!?\[[^\]]*\])\(([^)\s]+)\)")
 
 
-def slug(heading: str) -> str:
-    """Return the GitHub-style anchor of a markdown heading (as MyST makes it)."""
-    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
-    return text.replace(" ", "-")
-
-
 @dataclass
 class Readme:
     """The README cut into the book's pages, and where each of its anchors went."""
@@ -87,7 +83,7 @@ def split_readme(text: str) -> Readme:
             heading = line[3:].strip()
             page = PAGE_OF_SECTION.get(heading, REFERENCE)
         if line.startswith("#"):
-            readme.anchors.setdefault(slug(line.lstrip("#")), page)
+            readme.anchors.setdefault(slug(line.lstrip("#").strip()), page)
         readme.pages.setdefault(page, []).append(line)
     caption, notebooks = FIRST_PART, []
     for row in re.findall(r"^\| (.+?) \|", text, flags=re.MULTILINE):
@@ -132,14 +128,7 @@ def rewrite_links(text: str, source: str, dest: str, staged: set[str], readme: R
             if source != "README.md":  # JupyterLab keeps a heading's case, MyST lowers it
                 return f"{label}(#{anchor.lower()})"
             return f"{label}({page_link(readme.anchors.get(anchor, INDEX), anchor)})"
-        repo_path = PurePosixPath(source).parent / path
-        parts: list[str] = []
-        for part in repo_path.parts:
-            if part == "..":
-                parts.pop()
-            elif part != ".":
-                parts.append(part)
-        resolved = "/".join(parts)
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(source), path))
         if resolved == "README.md":
             return f"{label}({page_link(readme.anchors.get(anchor, INDEX), anchor)})"
         if resolved == "docs/binder.md":
