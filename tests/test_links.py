@@ -231,18 +231,13 @@ def test_committed_notebook_links_to_itself_on_binder_and_colab(path):
 @pytest.mark.slow
 def test_a_fork_is_one_edit_and_one_command(tmp_path):
     """Change REPOSITORY and BRANCH in a copy of the repository, run the tool: no old name left."""
-    import shutil
     import subprocess
     import sys
 
-    root = config.REPO_ROOT
-    tracked = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True
-    ).stdout.decode()
+    from helpers.maintainer.mutants import tracked_copy
+
     copy = tmp_path / "fork"
-    for name in filter(None, tracked.split("\0")):
-        (copy / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(root / name, copy / name)
+    tracked_copy(copy)
     setting = copy / "helpers" / "maintainer" / "links.py"
     text = setting.read_text()
     old = [f'REPOSITORY = "{links.REPOSITORY}"', f'BRANCH = "{links.BRANCH}"']
