@@ -37,8 +37,8 @@
 #
 # Run notebook 04 first: it trains the model and saves it as `models/article_cnn.keras`.
 # If that file is missing, this notebook trains a short model itself (2 epochs on 6,000
-# images, much quicker than notebook 04's training) and says so; expect a lower accuracy than 04's model then. This
-# notebook writes `models/article_cnn_evaluation.json` with the test accuracy, which
+# images, much quicker than notebook 04's training) and says so; expect a lower accuracy
+# than 04's model then. This notebook writes `models/article_cnn_evaluation.json` with the test accuracy, which
 # `make course` prints in its summary. It trains nothing when the model is there; the
 # README's results table has its latest measured time.
 

@@ -243,8 +243,8 @@ display(Markdown(story + f"Validation accuracy is above training accuracy **{whe
 #   grows when the model becomes more confident on the images it gets wrong).
 #
 # The best model is the one at the bottom of the validation loss curve; training longer
-# does not bring the validation loss back below it (`keras.callbacks.EarlyStopping(restore_best_weights=True)` stops
-# there automatically). To see it happen, train a model built to over-fit: the article's
+# does not bring the validation loss back below it
+# (`keras.callbacks.EarlyStopping(restore_best_weights=True)` stops there automatically). To see it happen, train a model built to over-fit: the article's
 # network *without* its two dropout layers, on only 1,000 images, with small batches so that
 # it makes many updates per epoch. Each epoch is short (the log prints its seconds), and
 # the model is not saved.
