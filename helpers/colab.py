@@ -23,10 +23,9 @@ from helpers.maintainer import links
 
 COLAB_ENV = "COLAB_RELEASE_TAG"
 CLONE_DIR = Path("/content") / links.REPOSITORY.split("/")[-1]
-# Pinned tools the notebooks never import: not worth installing into a Colab session.
-NOT_ON_COLAB = frozenset(
-    {"jupyterlab", "nbval", "pytest", "pytest-timeout", "ruff", "pre-commit", "playwright"}
-)
+# Colab is its own notebook front end: JupyterLab is not worth installing there. (The tools
+# that test the course are pinned in requirements-dev.txt, which Colab never reads.)
+NOT_ON_COLAB = frozenset({"jupyterlab"})
 
 
 def in_colab(
@@ -42,7 +41,7 @@ def missing_pins(requirements: Path) -> list[str]:
     """Return ``name==version`` for each pin in ``requirements`` that is not installed at all.
 
     Packages that are installed in another version are left alone, as are the
-    development tools in ``NOT_ON_COLAB``. Raises ``FileNotFoundError`` if the file is missing.
+    packages in ``NOT_ON_COLAB``. Raises ``FileNotFoundError`` if the file is missing.
     """
     pins = environment.read_pins(requirements)
     checks = environment.check_versions(pins)
