@@ -101,9 +101,8 @@ print("Interpreter:", sys.executable)
 
 # %% [markdown]
 # The course runs on Python 3.11, 3.12 and 3.13 (`pyproject.toml` says so; Binder uses
-# 3.11, Colab 3.12). The table below lists the
-# pinned packages that the notebooks use; `ok` is True when the installed version is exactly
-# the pinned one. The pins of the tools that only test and maintain the course (pytest, ruff
+# 3.11, Colab 3.12). The table below lists the pinned packages that the notebooks use;
+# `ok` is True when the installed version is exactly the pinned one. The pins of the tools that only test and maintain the course (pytest, ruff
 # and a few more, pinned in `requirements-dev.txt`) are not in this table.
 
 # %%
