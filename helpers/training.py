@@ -1,16 +1,22 @@
 """Training taught in notebook 04: its resumable callbacks, and saving and loading histories.
 
 ``training_callbacks`` is generated from notebook 04's ``# @save`` cell; the rest (safe
-saving, reading the CSV log, publishing a finished run) is plumbing that 04 calls.
+saving, reading the CSV log, publishing a finished run) is plumbing that 04 calls. The
+last part (``resumable_callbacks``, ``finish_run``, ``finished_run``) lets notebook 09's
+hour-long trainings pick up where a restarted kernel left them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import json
 import math
 import os
 import shutil
+import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -201,7 +207,8 @@ def training_callbacks(
 def history_from_csv(path: Path) -> History:
     """Read a ``CSVLogger`` file; return ``{metric: [value per epoch]}`` in epoch order.
 
-    Raises ``ValueError`` naming the file if it has no rows or a value is not a number.
+    Columns that are ``NA`` in every row (the validation columns ``CSVLogger`` adds when
+    there is no validation data) are left out. Raises ``ValueError`` naming the file if it has no rows or a value is not a number.
     """
     import csv
 
@@ -211,8 +218,10 @@ def history_from_csv(path: Path) -> History:
     if not rows:
         raise ValueError(f"{path} holds no epochs")
     rows.sort(key=lambda row: int(row["epoch"]))
+    # CSVLogger writes NA in the val_ columns it adds itself when fit has no validation data
+    keys = [k for k in rows[0] if k != "epoch" and any(row[k] != "NA" for row in rows)]
     try:
-        return {key: [float(row[key]) for row in rows] for key in rows[0] if key != "epoch"}
+        return {key: [float(row[key]) for row in rows] for key in keys}
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: a value is not a number ({exc})") from exc
 
@@ -235,3 +244,115 @@ def finish_training(models_dir: Path, name: str) -> tuple[Path, History]:
     final = models_dir / f"{name}.keras"
     os.replace(partial, final)
     return final, history
+
+
+# ------------------------------------------------ long runs that survive a restart (09)
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Add each epoch's wall-clock time to its logs as ``seconds``.
+
+    Put it before ``CSVLogger`` in the callbacks list, so the log records it: the minutes
+    of a run resumed after a restart are then the sum over its epochs, in whichever run
+    each epoch was trained.
+    """
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs is not None:
+            logs["seconds"] = time.perf_counter() - self._start
+
+
+def recipe_of(settings: dict, *functions: Callable) -> dict:
+    """Return ``settings`` plus a SHA-256 of the source code of ``functions``.
+
+    Two runs with equal recipes trained the same code on the same settings, so a finished
+    run can stand in for a new one; any edit to one of the functions changes the recipe.
+    """
+    code = "\n".join(inspect.getsource(function) for function in functions)
+    return {**settings, "code_sha256": hashlib.sha256(code.encode()).hexdigest()}
+
+
+def _recipe_path(models_dir: Path, name: str) -> Path:
+    return Path(models_dir) / f"{name}_recipe.json"
+
+
+def resumable_callbacks(
+    models_dir: Path, name: str, recipe: dict
+) -> list[keras.callbacks.Callback]:
+    """Return callbacks that let ``fit`` of run ``name`` resume after a kill or restart.
+
+    ``EpochTimer``, ``CSVLogger`` to ``<name>_history.csv`` (appending when resuming) and
+    ``BackupAndRestore`` in ``<name>_backup/``: re-running the same ``fit`` with a new
+    list from this function continues from the last finished epoch. A back-up left by a
+    different recipe is never resumed: it is moved to ``<name>_backup.other-recipe`` with a
+    ``DamagedBackupWarning``, and training starts from epoch 1.
+    """
+    models_dir = Path(models_dir)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    backup_dir = models_dir / f"{name}_backup"
+    recipe_path = _recipe_path(models_dir, name)
+    if backup_dir.exists():
+        previous = json.loads(recipe_path.read_text()) if recipe_path.exists() else None
+        if previous != recipe:
+            aside = backup_dir.with_name(f"{backup_dir.name}.other-recipe")
+            shutil.rmtree(aside, ignore_errors=True)
+            os.replace(backup_dir, aside)
+            warnings.warn(
+                f"{backup_dir} was left by a run of another recipe (or of unknown recipe), "
+                f"so it is not resumed; training starts from epoch 1. It was moved to {aside}.",
+                DamagedBackupWarning,
+                stacklevel=2,
+            )
+    resuming = prepare_resume(models_dir, name)
+    if resuming:
+        done = len(history_from_csv(models_dir / f"{name}_history.csv")["loss"])
+        print(f"{name}: resuming after epoch {done}, backed up by an earlier run")
+    else:
+        (models_dir / f"{name}_history.csv").unlink(missing_ok=True)
+    saving.write_json_atomically(recipe, recipe_path)
+    return [
+        EpochTimer(),
+        keras.callbacks.CSVLogger(models_dir / f"{name}_history.csv", append=resuming),
+        keras.callbacks.BackupAndRestore(backup_dir=str(backup_dir), double_checkpoint=True),
+    ]
+
+
+def finish_run(model: keras.Model, models_dir: Path, name: str, recipe: dict) -> dict:
+    """Publish run ``name``: save ``<name>.keras``, then ``<name>_run.json``; return the record.
+
+    The record holds the recipe, the history of every epoch (from the CSV log, so a
+    resumed run is complete), the training minutes summed over the epochs, and when it
+    finished. The record is written last: it exists only once the model file is whole.
+    """
+    models_dir = Path(models_dir)
+    saving.save_model_atomically(model, models_dir / f"{name}.keras")
+    history = history_from_csv(models_dir / f"{name}_history.csv")
+    record = {
+        "recipe": recipe,
+        "epochs": len(history["loss"]),
+        "minutes": sum(history.get("seconds", [])) / 60,
+        "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "history": history,
+    }
+    saving.write_json_atomically(record, models_dir / f"{name}_run.json")
+    return record
+
+
+def finished_run(models_dir: Path, name: str, recipe: dict) -> tuple[keras.Model, dict] | None:
+    """Return ``(model, record)`` of a finished run ``name`` of this very ``recipe``, else None.
+
+    None when there is no record, or when it is for another recipe (the caller trains
+    again). Raises ``saving.ModelFileError`` naming the file if the record is there but
+    its model does not load, and ``ValueError`` if the record is not JSON.
+    """
+    models_dir = Path(models_dir)
+    record_path = models_dir / f"{name}_run.json"
+    if not record_path.exists():
+        return None
+    record = saving.read_json(record_path, "training record", "train the model again")
+    if not isinstance(record, dict) or record.get("recipe") != recipe:
+        return None
+    return saving.load_keras_model(models_dir / f"{name}.keras"), record

@@ -9,9 +9,10 @@ import sys
 import textwrap
 
 import keras
+import numpy as np
 import pytest
 
-from helpers import config, data, training
+from helpers import config, data, saving, training
 
 SCRIPT = textwrap.dedent(
     """
@@ -103,3 +104,93 @@ def test_fresh_run_discards_stale_files_but_resume_keeps_them(tmp_path):
     assert [type(c).__name__ for c in callbacks] == [
         "EarlyStopping", "ModelCheckpoint", "CSVLogger", "BackupAndRestore",
     ]  # fmt: skip
+
+
+# ------------------------------------- notebook 09: runs that finish across restarts
+
+
+class Stop(Exception):
+    """Stands in for a kernel that stops half-way through fit."""
+
+
+class StopAfter(keras.callbacks.Callback):
+    def __init__(self, epochs: int):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epochs:
+            raise Stop
+
+
+def tiny_model() -> keras.Model:
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def tiny_fit(model, callbacks, epochs=4):
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 4), dtype=np.float32)
+    return model.fit(x, (x.sum(axis=1) > 2).astype(int), epochs=epochs, verbose=0,
+                     callbacks=callbacks)  # fmt: skip
+
+
+def test_a_run_cut_off_resumes_and_its_record_covers_every_epoch(tmp_path, capsys):
+    recipe = training.recipe_of({"epochs": 4}, tiny_model)
+    assert training.finished_run(tmp_path, "net", recipe) is None
+    with pytest.raises(Stop):
+        tiny_fit(
+            tiny_model(), training.resumable_callbacks(tmp_path, "net", recipe) + [StopAfter(2)]
+        )
+    assert (tmp_path / "net_backup").is_dir()
+    assert training.finished_run(tmp_path, "net", recipe) is None  # cut off: nothing published
+
+    model = tiny_model()
+    history = tiny_fit(model, training.resumable_callbacks(tmp_path, "net", recipe))
+    assert "net: resuming after epoch 2" in capsys.readouterr().out
+    assert len(history.history["loss"]) == 2  # only the epochs left were trained
+    record = training.finish_run(model, tmp_path, "net", recipe)
+    assert record["epochs"] == 4 and len(record["history"]["seconds"]) == 4
+    assert record["minutes"] == pytest.approx(sum(record["history"]["seconds"]) / 60)
+    assert not (tmp_path / "net_backup").exists()
+
+    loaded, again = training.finished_run(tmp_path, "net", recipe)
+    assert again == record
+    for mine, theirs in zip(model.get_weights(), loaded.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    assert training.finished_run(tmp_path, "net", {**recipe, "epochs": 5}) is None
+
+
+def test_a_back_up_of_another_recipe_is_set_aside_not_resumed(tmp_path):
+    old, new = {"epochs": 4, "lr": 1}, {"epochs": 4, "lr": 2}
+    with pytest.raises(Stop):
+        tiny_fit(tiny_model(), training.resumable_callbacks(tmp_path, "net", old) + [StopAfter(1)])
+    with pytest.warns(training.DamagedBackupWarning, match="another recipe"):
+        callbacks = training.resumable_callbacks(tmp_path, "net", new)
+    assert (tmp_path / "net_backup.other-recipe" / "latest.weights.h5").exists()
+    assert len(tiny_fit(tiny_model(), callbacks).history["loss"]) == 4  # from epoch 1
+
+
+def test_recipe_changes_with_the_code_and_the_settings():
+    def build():
+        return 1
+
+    def build_other():
+        return 2
+
+    first = training.recipe_of({"seed": 0}, build)
+    assert first == training.recipe_of({"seed": 0}, build)
+    assert first != training.recipe_of({"seed": 0}, build_other)
+    assert first != training.recipe_of({"seed": 1}, build)
+    assert first["seed"] == 0 and len(first["code_sha256"]) == 64
+
+
+def test_a_finished_run_whose_model_is_damaged_says_which_file(tmp_path):
+    recipe = {"epochs": 1}
+    model = tiny_model()
+    tiny_fit(model, training.resumable_callbacks(tmp_path, "net", recipe), epochs=1)
+    training.finish_run(model, tmp_path, "net", recipe)
+    (tmp_path / "net.keras").write_bytes(b"PK\x03\x04 cut short")
+    with pytest.raises(saving.ModelFileError, match="net.keras"):
+        training.finished_run(tmp_path, "net", recipe)
