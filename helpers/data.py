@@ -608,7 +608,9 @@ def scale_images(images: np.ndarray) -> np.ndarray:
         images = images[..., 0]
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise ValueError(f"expected images of shape (n, 28, 28), got {images.shape}")
-    return (images.astype(np.float32) / 255.0)[..., np.newaxis]
+    scaled = images.astype(np.float32)
+    scaled /= 255.0  # in place: one float32 copy of the images in memory, not two
+    return scaled[..., np.newaxis]
 
 
 def split_validation(
