@@ -1,25 +1,23 @@
-"""Distributed training taught in notebook 13: batch arithmetic, the loop, a local cluster.
+"""Distributed training, introduced in notebook 13: batch arithmetic, the loop, a local cluster.
 
 The lesson code (global batch, learning-rate scaling and warm-up, the distributed dataset,
 the ``strategy.run`` training step and loop) is written in notebook 13's cells and copied
-into the generated block below. The rest is plumbing:
+into the generated block below. The rest is the cluster's plumbing:
 
 - ``run_local_cluster(n_workers=2, ...)`` starts ``n_workers`` processes, each running
-  ``python -m helpers.distribute worker ...`` with its own ``TF_CONFIG`` naming the same
-  loopback ports, waits for them (with a timeout) and returns what each one wrote;
-- each worker (``train_worker``) creates a ``tf.distribute.MultiWorkerMirroredStrategy``,
-  trains on its own shard of the data with the notebook's ``train_with_loop`` (Keras 3's
-  ``model.fit`` does not work with that strategy, see ``TRAINERS``), and writes its
-  metrics to a JSON file; the chief (worker 0) also saves the model;
-- ``cpu_flags`` and ``seconds_per_step`` show which bfloat16 instructions the CPU has
-  and time a training step under a dtype policy.
+  ``python -m helpers.distribute worker ...`` (``helpers.worker.train_worker``) with its
+  own ``TF_CONFIG`` naming the same loopback ports, waits for them (with a timeout) and
+  returns what each one wrote;
+- ``free_ports`` and ``tf_config`` are the two halves of a cluster's address book.
+
+Notebook 13 also times steps under dtype policies with ``cpu_flags`` and
+``seconds_per_step``, which live in ``helpers.precision`` and are reachable from here.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import socket
@@ -36,12 +34,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import config, data, models, saving
+from helpers import config, saving
+
+# Notebook 13 calls these as distribute.*; they are defined in helpers.precision.
+from helpers.precision import BF16_CPU_FLAGS as BF16_CPU_FLAGS
+from helpers.precision import cpu_flags as cpu_flags
+from helpers.precision import seconds_per_step as seconds_per_step
 
 TRAINERS = ("loop", "fit")  # "fit" fails with MultiWorkerMirroredStrategy in Keras 3.15
 DEFAULT_TIMEOUT_S = 300.0
 STDERR_TAIL_LINES = 15
-BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 
 
 class WorkerError(RuntimeError):
@@ -206,51 +208,6 @@ def train_with_loop(
 # <<< notebooks/13_scaling.ipynb
 
 
-# ---------------------------------------------------------------- mixed precision
-
-
-def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
-    """Return the CPU feature flags listed in ``cpuinfo`` (Linux); an empty set elsewhere."""
-    try:
-        text = Path(cpuinfo).read_text()
-    except OSError:
-        return set()
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in {"flags", "Features"}:
-            return set(value.split())
-    return set()
-
-
-def seconds_per_step(
-    policy: str, images: np.ndarray, labels: np.ndarray, batch_size: int = BASE_BATCH_SIZE
-) -> float:
-    """Return the median time of a training step of the article CNN under dtype ``policy``.
-
-    Trains a fresh model on ``images`` (float32, (n, 28, 28, 1)) and ``labels`` one batch at
-    a time (the first batch, which builds the graph, is not timed) and restores the previous
-    global policy afterwards. Raises ``ValueError`` for an unknown policy or if there are
-    fewer than two batches of data.
-    """
-    steps = len(images) // batch_size
-    if steps < 2:
-        raise ValueError(f"need at least {2 * batch_size} images to time steps, got {len(images)}")
-    previous = keras.config.dtype_policy()
-    try:
-        keras.config.set_dtype_policy(policy)
-        model = models.build_article_cnn()
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-        times = []
-        for step in range(steps):
-            batch = slice(step * batch_size, (step + 1) * batch_size)
-            start = time.perf_counter()
-            model.train_on_batch(images[batch], labels[batch])
-            times.append(time.perf_counter() - start)
-    finally:
-        keras.config.set_dtype_policy(previous)
-    return float(np.median(times[1:]))
-
-
 # ---------------------------------------------------------------- cluster set-up
 
 
@@ -294,169 +251,6 @@ def tf_config(workers: Sequence[int | str], index: int, task_type: str = "worker
     return {"cluster": {task_type: addresses}, "task": {"type": task_type, "index": index}}
 
 
-# ----------------------------------------------------------------------- the worker
-
-
-def _weights_sha256(model: Any) -> str:
-    """Return the SHA-256 of all the model's weights: equal on workers that are in sync."""
-    digest = hashlib.sha256()
-    for weight in model.weights:
-        digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
-    return digest.hexdigest()
-
-
-def _peak_memory_mb() -> float | None:
-    """Return this process's peak resident memory in MB; None where ``resource`` is missing."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS, kB elsewhere
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
-
-
-def _test_accuracy(model: Any, x_test: np.ndarray, y_test: np.ndarray) -> float:
-    """Return the accuracy of this worker's copy of the model, computed locally.
-
-    Batches of 250 keep the worker's peak memory low: each batch's activations are
-    allocated afresh (this runs eagerly), and the first convolution's output for 1,000
-    images alone is 86 MB.
-    """
-    predictions = [
-        np.asarray(model(x_test[start : start + 250], training=False)).argmax(axis=1)
-        for start in range(0, len(x_test), 250)
-    ]
-    return float(np.mean(np.concatenate(predictions) == y_test))
-
-
-def _train_with_fit(
-    model: Any,
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    global_batch: int,
-    epochs: int,
-    seed: int,
-    log: Callable[[str], None],
-) -> tuple[dict[str, list[float]], int]:
-    """Train with ``model.fit``; return the history and steps per epoch (fails in Keras 3.15)."""
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    dataset = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(
-        len(x_train), seed=seed
-    )
-    dataset = dataset.batch(global_batch, drop_remainder=True).with_options(options)
-    steps = len(x_train) // global_batch
-    fitted = model.fit(dataset, epochs=epochs, steps_per_epoch=steps, verbose=2)
-    history = {key: [float(v) for v in fitted.history[key]] for key in ("loss", "accuracy")}
-    log(f"model.fit done: loss {history['loss'][-1]:.4f}, accuracy {history['accuracy'][-1]:.4f}")
-    return history, steps
-
-
-def train_worker(
-    n_train: int = 1024,
-    epochs: int = 1,
-    per_replica_batch: int = 64,
-    base_learning_rate: float = BASE_LEARNING_RATE,
-    save_path: Path | None = None,
-    trainer: str = "loop",
-    seed: int = config.DEFAULT_SEED,
-) -> dict[str, Any]:
-    """Train the article CNN as one worker of the cluster described by ``$TF_CONFIG``.
-
-    Without ``TF_CONFIG`` this process is a cluster of one. The learning rate is
-    ``scaled_learning_rate(base_learning_rate, global batch)``. The chief (worker 0) saves
-    the model to ``save_path`` if given. Returns a dict with the task, replicas, batch
-    sizes, learning rate, per-epoch ``history``, ``test_accuracy`` of this worker's copy,
-    ``weights_sha256`` (equal on all workers when training was synchronous), ``model_path``
-    (None except on the chief), ``train_seconds`` (the training alone), ``seconds`` (all of
-    this function) and ``peak_memory_mb`` (this process's peak resident memory, or None
-    where the ``resource`` module is missing).
-    Raises ``ValueError`` for an unknown ``trainer`` or too little data for one step.
-    """
-    if trainer not in TRAINERS:
-        raise ValueError(f"trainer must be one of {TRAINERS}, got {trainer!r}")
-    start = time.perf_counter()
-    # The strategy must exist before any other TensorFlow op runs in this process.
-    strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    resolver = strategy.cluster_resolver
-    task_type, task_id = resolver.task_type or "worker", int(resolver.task_id or 0)
-    is_chief = task_type == "chief" or (task_type == "worker" and task_id == 0)
-    name = f"{task_type} {task_id}"
-
-    def log(message: str) -> None:
-        print(f"[{name}] {message}", flush=True)
-
-    config.set_seed(seed)
-    replicas = strategy.num_replicas_in_sync
-    global_batch = global_batch_size(per_replica_batch, replicas)
-    learning_rate = scaled_learning_rate(base_learning_rate, global_batch)
-    log(
-        f"{replicas} replicas in sync; global batch {global_batch}; learning rate {learning_rate:g}"
-    )
-    (x_train, y_train), _, (x_test, y_test) = data.prepare_mnist(n_train=n_train, seed=seed)
-    if len(x_train) < global_batch:
-        raise ValueError(f"n_train={len(x_train)} is less than one global batch ({global_batch})")
-
-    with strategy.scope():  # variables created here are mirrored on every replica
-        model = models.build_article_cnn()
-        optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-    train_start = time.perf_counter()
-    if trainer == "loop":
-        history, steps = train_with_loop(
-            strategy, model, optimizer, x_train, y_train, global_batch, epochs, seed, log
-        )
-    else:
-        with strategy.scope():
-            model.compile(
-                optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"]
-            )
-        history, steps = _train_with_fit(model, x_train, y_train, global_batch, epochs, seed, log)
-    train_seconds = time.perf_counter() - train_start
-
-    test_accuracy = _test_accuracy(model, x_test, y_test)
-    weights = _weights_sha256(model)
-    log(f"test accuracy of this worker's copy {test_accuracy:.4f}; weights sha256 {weights[:16]}")
-    model_path = None
-    if is_chief and save_path is not None:
-        save_path = Path(save_path)
-        save_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = save_path.with_name(f".{save_path.stem}.tmp.keras")
-        model.save(tmp)
-        os.replace(tmp, save_path)
-        model_path = str(save_path)
-        log(f"chief saved the model to {save_path}")
-    return {
-        "task": name,
-        "index": task_id,
-        "is_chief": is_chief,
-        "trainer": trainer,
-        "replicas": replicas,
-        "per_replica_batch": per_replica_batch,
-        "global_batch": global_batch,
-        "learning_rate": learning_rate,
-        "steps_per_epoch": steps,
-        "history": history,
-        "test_accuracy": test_accuracy,
-        "weights_sha256": weights,
-        "model_path": model_path,
-        "train_seconds": train_seconds,
-        "seconds": time.perf_counter() - start,
-        "peak_memory_mb": _peak_memory_mb(),
-    }
-
-
-def _write_json(record: dict[str, Any], path: Path) -> None:
-    """Write ``record`` to ``path`` as JSON, atomically (temporary file + rename)."""
-    saving.write_json_atomically(record, path)
-
-
-def _one_line(exc: BaseException) -> str:
-    """Return ``Type: first line ... last line`` of an exception message."""
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()] or [""]
-    text = lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1].strip()}"
-    return f"{type(exc).__name__}: {text[:400]}"
-
-
 # ------------------------------------------------------------------- the launcher
 
 
@@ -482,6 +276,73 @@ def _stop(processes: Sequence[subprocess.Popen]) -> None:
             process.wait()
 
 
+def _start_workers(
+    ports: list[int], paths: list[dict[str, Path]], worker_args: list[str]
+) -> list[subprocess.Popen]:
+    """Start one ``python -m helpers.distribute worker`` per entry of ``paths``."""
+    processes = []
+    for index, files in enumerate(paths):
+        files["json"].unlink(missing_ok=True)
+        env = dict(os.environ)
+        env.update(
+            TF_CONFIG=json.dumps(tf_config(ports, index)),
+            TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+            CUDA_VISIBLE_DEVICES="-1",
+            PYTHONUNBUFFERED="1",
+        )
+        command = [sys.executable, "-m", "helpers.distribute", "worker", *worker_args]
+        command += ["--result", str(files["json"])]
+        with open(files["log"], "w") as out, open(files["err"], "w") as err:
+            processes.append(
+                subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=config.REPO_ROOT)
+            )
+    return processes
+
+
+def _wait_for_workers(
+    processes: list[subprocess.Popen], paths: list[dict[str, Path]], ports: list[int],
+    timeout_s: float,
+) -> None:  # fmt: skip
+    """Return when every worker has exited cleanly; raise as soon as one fails or time is up."""
+    deadline = time.monotonic() + timeout_s
+    while None in (codes := [process.poll() for process in processes]):
+        for index, code in enumerate(codes):
+            if code not in (None, 0):
+                raise _worker_failed(index, code, paths[index], ports)
+        if time.monotonic() > deadline:
+            running = [i for i, p in enumerate(processes) if p.poll() is None]
+            tails = "\n".join(
+                f"--- end of {paths[i]['err']} ---\n{_tail(paths[i]['err'])}" for i in running
+            )
+            raise ClusterTimeoutError(
+                f"workers {running} of {len(processes)} still running after {timeout_s:g} s "
+                f"(ports {ports}); a worker waits for every peer, so one that never "
+                f"started or cannot connect blocks them all. Raise timeout_s, or check "
+                f"that nothing blocks connections to localhost.\n{tails}"
+            )
+        time.sleep(0.2)
+    for index, process in enumerate(processes):
+        if process.returncode != 0:
+            raise _worker_failed(index, process.returncode, paths[index], ports)
+
+
+def _read_results(paths: list[dict[str, Path]]) -> list[dict[str, Any]]:
+    """Return each worker's result, with its ``log_path`` and ``log`` added."""
+    results = []
+    for index, files in enumerate(paths):
+        try:
+            result = json.loads(files["json"].read_text())
+        except (OSError, ValueError) as exc:
+            raise WorkerError(
+                f"worker {index} exited cleanly but wrote no readable result to "
+                f"{files['json']} ({exc})"
+            ) from exc
+        result["log_path"] = str(files["log"])
+        result["log"] = files["log"].read_text(errors="replace")
+        results.append(result)
+    return results
+
+
 def run_local_cluster(
     n_workers: int = 2,
     workdir: Path | None = None,
@@ -499,8 +360,9 @@ def run_local_cluster(
     worker with ``TF_CONFIG`` set (GPUs hidden, so the workers share the CPU). Each worker's
     stdout, stderr and result go to ``workdir`` (a new temporary folder if None) as
     ``worker-<i>.log``, ``worker-<i>.err`` and ``worker-<i>.json``; every result dict (see
-    ``train_worker``) also gets ``log_path`` and ``log``. The chief saves the model to
-    ``save_path`` (default ``workdir/model.keras``). Returns the results in worker order.
+    ``helpers.worker.train_worker``) also gets ``log_path`` and ``log``. The chief saves the
+    model to ``save_path`` (default ``workdir/model.keras``). Returns the results in
+    worker order.
 
     Raises ``WorkerError`` as soon as a worker fails (the others are stopped), naming it,
     its exit code, its error and the end of its stderr; ``ClusterTimeoutError`` if they
@@ -518,63 +380,19 @@ def run_local_cluster(
         {kind: workdir / f"worker-{i}.{kind}" for kind in ("log", "err", "json")}
         for i in range(n_workers)
     ]
+    worker_args = [
+        "--n-train", str(n_train), "--epochs", str(epochs),
+        "--per-replica-batch", str(per_replica_batch),
+        "--base-learning-rate", repr(base_learning_rate),
+        "--save", str(save_path), "--trainer", trainer,
+    ]  # fmt: skip
     processes: list[subprocess.Popen] = []
     try:
-        for index, files in enumerate(paths):
-            files["json"].unlink(missing_ok=True)
-            env = dict(os.environ)
-            env.update(
-                TF_CONFIG=json.dumps(tf_config(ports, index)),
-                TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
-                CUDA_VISIBLE_DEVICES="-1",
-                PYTHONUNBUFFERED="1",
-            )
-            command = [
-                sys.executable, "-m", "helpers.distribute", "worker",
-                "--result", str(files["json"]), "--n-train", str(n_train),
-                "--epochs", str(epochs), "--per-replica-batch", str(per_replica_batch),
-                "--base-learning-rate", repr(base_learning_rate),
-                "--save", str(save_path), "--trainer", trainer,
-            ]  # fmt: skip
-            with open(files["log"], "w") as out, open(files["err"], "w") as err:
-                processes.append(
-                    subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=config.REPO_ROOT)
-                )
-        deadline = time.monotonic() + timeout_s
-        while None in (codes := [process.poll() for process in processes]):
-            for index, code in enumerate(codes):
-                if code not in (None, 0):
-                    raise _worker_failed(index, code, paths[index], ports)
-            if time.monotonic() > deadline:
-                running = [i for i, p in enumerate(processes) if p.poll() is None]
-                tails = "\n".join(
-                    f"--- end of {paths[i]['err']} ---\n{_tail(paths[i]['err'])}" for i in running
-                )
-                raise ClusterTimeoutError(
-                    f"workers {running} of {n_workers} still running after {timeout_s:g} s "
-                    f"(ports {ports}); a worker waits for every peer, so one that never "
-                    f"started or cannot connect blocks them all. Raise timeout_s, or check "
-                    f"that nothing blocks connections to localhost.\n{tails}"
-                )
-            time.sleep(0.2)
-        for index, process in enumerate(processes):
-            if process.returncode != 0:
-                raise _worker_failed(index, process.returncode, paths[index], ports)
+        processes = _start_workers(ports, paths, worker_args)
+        _wait_for_workers(processes, paths, ports, timeout_s)
     finally:
         _stop(processes)
-    results = []
-    for index, files in enumerate(paths):
-        try:
-            result = json.loads(files["json"].read_text())
-        except (OSError, ValueError) as exc:
-            raise WorkerError(
-                f"worker {index} exited cleanly but wrote no readable result to "
-                f"{files['json']} ({exc})"
-            ) from exc
-        result["log_path"] = str(files["log"])
-        result["log"] = files["log"].read_text(errors="replace")
-        results.append(result)
-    return results
+    return _read_results(paths)
 
 
 def _worker_failed(
@@ -599,21 +417,23 @@ def _worker_failed(
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m helpers.distribute worker --result PATH [...]``: train as one worker."""
+    from helpers import worker  # imported here: the worker module builds on this one
+
     parser = argparse.ArgumentParser(
         prog="python -m helpers.distribute", description=__doc__.splitlines()[0]
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    worker = commands.add_parser("worker", help="train as the worker that $TF_CONFIG names")
-    worker.add_argument("--result", type=Path, required=True, help="where to write the JSON result")
-    worker.add_argument("--n-train", type=int, default=1024)
-    worker.add_argument("--epochs", type=int, default=1)
-    worker.add_argument("--per-replica-batch", type=int, default=64)
-    worker.add_argument("--base-learning-rate", type=float, default=BASE_LEARNING_RATE)
-    worker.add_argument("--save", type=Path, default=None, help="where the chief saves the model")
-    worker.add_argument("--trainer", choices=TRAINERS, default="loop")
+    command = commands.add_parser("worker", help="train as the worker that $TF_CONFIG names")
+    command.add_argument("--result", type=Path, required=True, help="where to write the result")
+    command.add_argument("--n-train", type=int, default=1024)
+    command.add_argument("--epochs", type=int, default=1)
+    command.add_argument("--per-replica-batch", type=int, default=64)
+    command.add_argument("--base-learning-rate", type=float, default=BASE_LEARNING_RATE)
+    command.add_argument("--save", type=Path, default=None, help="where the chief saves the model")
+    command.add_argument("--trainer", choices=TRAINERS, default="loop")
     args = parser.parse_args(argv)
     try:
-        result = train_worker(
+        result = worker.train_worker(
             n_train=args.n_train,
             epochs=args.epochs,
             per_replica_batch=args.per_replica_batch,
@@ -623,9 +443,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     except Exception as exc:  # report it in one line at the very end of stderr
         traceback.print_exc()
-        print(f"worker failed: {_one_line(exc)}", file=sys.stderr, flush=True)
+        print(f"worker failed: {worker.one_line(exc)}", file=sys.stderr, flush=True)
         return 1
-    _write_json(result, args.result)
+    saving.write_json_atomically(result, args.result)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Tests for helpers.distribute: batch arithmetic, the training loop, TF_CONFIG, local clusters."""
+"""Tests for helpers.distribute, .worker and .precision: batches, the loop, TF_CONFIG, clusters."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import config, distribute
+from helpers import config, distribute, precision, worker
 
 REAL_CACHE = config.REPO_ROOT / "data" / "mnist.npz"
 needs_mnist = pytest.mark.skipif(
@@ -89,11 +89,12 @@ def test_warmup_cosine_schedule_rejects_bad_values(args, message):
 def test_cpu_flags_reads_x86_and_arm_formats(tmp_path):
     x86 = tmp_path / "x86"
     x86.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512_bf16\n\nflags : other\n")
-    assert distribute.cpu_flags(x86) == {"fpu", "sse2", "avx2", "avx512_bf16"}
+    assert precision.cpu_flags(x86) == {"fpu", "sse2", "avx2", "avx512_bf16"}
     arm = tmp_path / "arm"
     arm.write_text("processor : 0\nFeatures : fp asimd bf16\n")
-    assert distribute.cpu_flags(arm) == {"fp", "asimd", "bf16"}
-    assert distribute.cpu_flags(tmp_path / "missing") == set()
+    assert precision.cpu_flags(arm) == {"fp", "asimd", "bf16"}
+    assert precision.cpu_flags(tmp_path / "missing") == set()
+    assert distribute.cpu_flags is precision.cpu_flags  # notebook 13 calls distribute.cpu_flags
 
 
 def test_seconds_per_step_times_and_restores_the_policy():
@@ -102,14 +103,14 @@ def test_seconds_per_step_times_and_restores_the_policy():
     labels = rng.integers(0, 10, 48)
     keras.config.set_dtype_policy("float32")
     start = time.perf_counter()
-    seconds = distribute.seconds_per_step("mixed_bfloat16", images, labels, batch_size=16)
+    seconds = precision.seconds_per_step("mixed_bfloat16", images, labels, batch_size=16)
     assert 0 < seconds < (time.perf_counter() - start) / 2  # per step, of several steps
     assert keras.config.dtype_policy().name == "float32"
     with pytest.raises(ValueError):
-        distribute.seconds_per_step("no_such_policy", images, labels, batch_size=16)
+        precision.seconds_per_step("no_such_policy", images, labels, batch_size=16)
     assert keras.config.dtype_policy().name == "float32"
     with pytest.raises(ValueError, match="at least 32 images"):
-        distribute.seconds_per_step("float32", images[:20], labels[:20], batch_size=16)
+        precision.seconds_per_step("float32", images[:20], labels[:20], batch_size=16)
 
 
 # ------------------------------------------------------------- the training loop
@@ -203,7 +204,7 @@ def test_tf_config_is_what_tensorflow_reads(monkeypatch):
 
 def test_one_line_keeps_first_and_last_lines():
     error = ValueError("Attempt to convert (PerReplica:{\n  0: tensor\n}) to a Tensor.")
-    assert distribute._one_line(error) == (
+    assert worker.one_line(error) == (
         "ValueError: Attempt to convert (PerReplica:{ ... }) to a Tensor."
     )
 
