@@ -28,13 +28,13 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from helpers import config, data
+from helpers.data import FetchReport  # the same report as MNIST's fetch
 
 CACHE_NAME = "fashion_mnist.npz"
 BY_HAND_FOLDER = "fashion-mnist"  # inside the data folder
@@ -98,16 +98,6 @@ class CorruptCacheError(FashionMnistError):
 
 class FashionMnistUnavailableError(FashionMnistError):
     """Every source failed; the message lists each one, why, and how to get the data."""
-
-
-@dataclass
-class FetchReport:
-    """What ``fetch_fashion_mnist`` did: where the data came from and its verified hashes."""
-
-    source: str
-    path: Path
-    sha256: dict[str, str]
-    failures: list[tuple[str, str]] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------------- IDX files
