@@ -140,6 +140,21 @@ def _repair_csv_log(path: Path, epochs_done: int) -> None:
         os.replace(tmp, path)
 
 
+def _set_aside(backup_dir: Path, suffix: str, why: str) -> None:
+    """Move ``backup_dir`` to ``<backup_dir>.<suffix>`` and warn that training starts again.
+
+    A back-up set aside earlier under the same suffix is replaced.
+    """
+    aside = backup_dir.with_name(f"{backup_dir.name}.{suffix}")
+    shutil.rmtree(aside, ignore_errors=True)
+    os.replace(backup_dir, aside)
+    warnings.warn(
+        f"{backup_dir} {why}; training starts again from epoch 1. It was moved to {aside}.",
+        DamagedBackupWarning,
+        stacklevel=3,
+    )
+
+
 def prepare_resume(models_dir: Path, name: str) -> bool:
     """Make ``models_dir`` safe to train ``name`` in; return True if a run will resume.
 
@@ -156,15 +171,8 @@ def prepare_resume(models_dir: Path, name: str) -> bool:
         return False
     epochs_done, reason = _readable_backup(backup_dir)
     if epochs_done is None:
-        aside = backup_dir.with_name(f"{backup_dir.name}.damaged")
-        shutil.rmtree(aside, ignore_errors=True)
-        os.replace(backup_dir, aside)
-        warnings.warn(
-            f"{backup_dir} cannot be read ({reason}), most likely because a run was killed "
-            f"while writing it; training starts again from epoch 1. It was moved to {aside}.",
-            DamagedBackupWarning,
-            stacklevel=2,
-        )
+        why = f"cannot be read ({reason}), most likely because a run was killed while writing it"
+        _set_aside(backup_dir, "damaged", why)
         return False
     _repair_csv_log(models_dir / f"{name}_history.csv", epochs_done)
     return True
@@ -295,17 +303,13 @@ def resumable_callbacks(
     backup_dir = models_dir / f"{name}_backup"
     recipe_path = _recipe_path(models_dir, name)
     if backup_dir.exists():
-        previous = json.loads(recipe_path.read_text()) if recipe_path.exists() else None
+        try:
+            previous = json.loads(recipe_path.read_text())
+        except (OSError, ValueError):  # missing or unreadable: the recipe is unknown
+            previous = None
         if previous != recipe:
-            aside = backup_dir.with_name(f"{backup_dir.name}.other-recipe")
-            shutil.rmtree(aside, ignore_errors=True)
-            os.replace(backup_dir, aside)
-            warnings.warn(
-                f"{backup_dir} was left by a run of another recipe (or of unknown recipe), "
-                f"so it is not resumed; training starts from epoch 1. It was moved to {aside}.",
-                DamagedBackupWarning,
-                stacklevel=2,
-            )
+            why = "was left by a run of another recipe (or of unknown recipe), so not resumed"
+            _set_aside(backup_dir, "other-recipe", why)
     resuming = prepare_resume(models_dir, name)
     if resuming:
         done = len(history_from_csv(models_dir / f"{name}_history.csv")["loss"])
