@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from helpers import models
@@ -40,12 +38,3 @@ def test_train_article_cnn_learns_something():
     assert model.optimizer.learning_rate.numpy() == np.float32(1e-3)
     assert model.loss == "sparse_categorical_crossentropy"
     assert history.history["accuracy"][-1] > 0.9
-
-
-def test_article_cnn_is_generated_from_notebook_03():
-    """One copy: the builder lives in notebook 03's # @save cell, generated into the module."""
-    text = Path(models.__file__).read_text()
-    begin = text.index("# >>> notebooks/03_model.ipynb")
-    end = text.index("# <<< notebooks/03_model.ipynb")
-    assert begin < text.index("def build_article_cnn(") < end
-    assert text.count("def build_article_cnn(") == 1
