@@ -510,16 +510,18 @@ def _by_hand_instructions(path: Path) -> str:
 # ------------------------------------------------------------------------ public API
 
 
-def first_verified_source(
+def cache_first_verified(
     sources: Sequence[tuple[str, Callable[[Path], Arrays]]],
     verify: Callable[[Arrays], dict[str, str]],
     failures: list[tuple[str, str]],
-) -> tuple[str, Arrays, dict[str, str]] | None:
-    """Try ``sources`` in order; return ``(name, arrays, hashes)`` of the first that verifies.
+    path: Path,
+    write: Callable[[Arrays, Path], object],
+) -> FetchReport | None:
+    """Cache the first of ``sources`` whose arrays ``verify`` accepts; return its report.
 
-    Each source gets an empty temporary folder to work in. Why each one before it failed is
-    appended to ``failures`` (a failure is reported, never fatal). Returns None if none
-    verifies.
+    Each source gets an empty temporary folder to work in; ``write(arrays, path)`` writes
+    the cache. Why each one before it failed is appended to ``failures`` (a failure is
+    reported, never fatal). Returns None if none verifies.
     """
     for name, source in sources:
         with tempfile.TemporaryDirectory() as workdir:
@@ -529,8 +531,15 @@ def first_verified_source(
             except Exception as exc:  # any source may fail in its own way
                 failures.append((name, f"{type(exc).__name__}: {exc}"))
                 continue
-        return name, arrays, hashes
+        write(arrays, path)
+        return FetchReport(name, path, hashes, failures)
     return None
+
+
+def no_source_worked(what: str, failures: list[tuple[str, str]], instructions: str) -> str:
+    """Return the message for when no source gave ``what``: each one, why, and ``instructions``."""
+    tried = "\n".join(f"  - {name}: {reason}" for name, reason in failures)
+    return f"could not get {what} from any source:\n{tried}\n{instructions}"
 
 
 def fetch_mnist(
@@ -573,15 +582,10 @@ def fetch_mnist(
         if not force:  # another process may have fetched it while we waited
             with contextlib.suppress(FileNotFoundError, CorruptCacheError):
                 return FetchReport("local cache", path, verify_arrays(read_cache(path)), failures)
-        found = first_verified_source(sources, verify_arrays, failures)
-        if found is not None:
-            name, arrays, hashes = found
-            write_cache(arrays, path)
-            return FetchReport(name, path, hashes, failures)
-    tried = "\n".join(f"  - {name}: {reason}" for name, reason in failures)
-    raise MnistUnavailableError(
-        f"could not get MNIST from any source:\n{tried}\n{_by_hand_instructions(path)}"
-    )
+        report = cache_first_verified(sources, verify_arrays, failures, path, write_cache)
+        if report is not None:
+            return report
+    raise MnistUnavailableError(no_source_worked("MNIST", failures, _by_hand_instructions(path)))
 
 
 def load_mnist(path: Path | None = None) -> MnistSplits:

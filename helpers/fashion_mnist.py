@@ -298,14 +298,11 @@ def fetch_fashion_mnist(
     except CorruptCacheError as exc:
         warnings.warn(f"{exc}; fetching it again", data.CacheRebuiltWarning, stacklevel=2)
         failures.append(("local cache", str(exc)))
-    found = data.first_verified_source(sources, verify_arrays, failures)
-    if found is not None:
-        name, arrays, hashes = found
-        write_cache(arrays, path)
-        return FetchReport(name, path, hashes, failures)
-    tried = "\n".join(f"  - {name}: {reason}" for name, reason in failures)
+    report = data.cache_first_verified(sources, verify_arrays, failures, path, write_cache)
+    if report is not None:
+        return report
     raise FashionMnistUnavailableError(
-        f"could not get Fashion-MNIST from any source:\n{tried}\n{how_to_get_it(path)}"
+        data.no_source_worked("Fashion-MNIST", failures, how_to_get_it(path))
     )
 
 
