@@ -11,8 +11,8 @@ copied into the generated block below: edit them there.
 The rest is plumbing the notebook does not teach: the errors (all ``DigitImageError``, a
 ``ValueError``, naming the file), ``load_image`` (formats, EXIF rotation, a size limit
 checked before decoding), ``to_luminance`` (image modes, transparency, 16-bit scans),
-``to_uint8``, and ``make_photo_like``, which turns an MNIST digit into a phone-style photo
-to test the pipeline.
+``to_uint8``, and ``make_photo_jpeg`` and ``make_photo_like``, which turn an MNIST digit
+into a phone-style photo to test the pipeline.
 
 Works best on one dark digit on plain, light paper, filling a good part of the picture,
 with no paper edge or other marks in view: anything dark counts as ink.
@@ -473,12 +473,13 @@ def to_mnist(source: ImageSource, max_pixels: int = MAX_PIXELS) -> np.ndarray:
 # ------------------------------------------------------------------ photos from MNIST
 
 
-def make_photo_like(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
-    """Return an MNIST digit redrawn as a phone-style photo: an RGB PIL image.
+def make_photo_jpeg(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Return an MNIST digit redrawn as a phone-style photo: the bytes of its JPEG file.
 
     Dark ink on light, slightly tinted paper with a lighting gradient, uneven shading and
     noise; the digit at a random size and off-centre position on a portrait picture of
-    240-400 x 300-480 pixels; slightly blurred, then saved and reloaded as a JPEG.
+    240-400 x 300-480 pixels; slightly blurred, then saved as a JPEG of random quality, as
+    a phone stores it (tens of kilobytes, where the decoded pixels take hundreds).
     ``digit`` is 28x28 (or 28x28x1), uint8 0..255 or float 0..1, white on black.
 
     Raises ``ValueError`` if ``digit`` is not 28x28.
@@ -504,7 +505,16 @@ def make_photo_like(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     rgb += rng.normal(0, rng.uniform(0.005, 0.02), size=rgb.shape).astype(np.float32)
     photo = Image.fromarray(to_uint8(rgb))
     photo = photo.filter(ImageFilter.GaussianBlur(radius=float(rng.uniform(0.3, 1.2))))
-    return jpeg_round_trip(photo, quality=int(rng.integers(60, 91)))
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG", quality=int(rng.integers(60, 91)))
+    return buffer.getvalue()
+
+
+def make_photo_like(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """Return ``make_photo_jpeg(digit, rng)`` decoded: an RGB PIL image of the photo."""
+    with Image.open(io.BytesIO(make_photo_jpeg(digit, rng))) as photo:
+        photo.load()
+        return photo.copy()
 
 
 def paper_texture(height: int, width: int, rng: np.random.Generator) -> np.ndarray:

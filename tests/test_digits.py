@@ -418,6 +418,18 @@ def test_make_photo_like_is_reproducible_and_varied(mnist_test):
     assert first.size != other.size or not np.array_equal(np.asarray(first), np.asarray(other))
 
 
+def test_make_photo_jpeg_is_the_file_that_make_photo_like_decodes(mnist_test):
+    x_test, _ = mnist_test
+    jpeg = digits.make_photo_jpeg(x_test[0], np.random.default_rng(7))
+    with Image.open(io.BytesIO(jpeg)) as photo:
+        assert photo.format == "JPEG" and photo.mode == "RGB"
+        decoded = np.asarray(photo)
+    np.testing.assert_array_equal(
+        decoded, np.asarray(digits.make_photo_like(x_test[0], np.random.default_rng(7)))
+    )
+    assert len(jpeg) < decoded.nbytes / 10  # the file is far smaller than its pixels
+
+
 def test_make_photo_like_accepts_floats_and_refuses_other_shapes(mnist_test):
     x_test, _ = mnist_test
     as_float = (x_test[0] / 255).astype(np.float32)[..., None]
