@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup data course test lab lint format book screenshots colab-check clean-models
+.PHONY: help setup data course test test-py312 lab lint format book screenshots colab-check clean-models
 
 help:
 	@echo "make course   execute every notebook in full mode, in place (the real course)"
@@ -16,6 +16,7 @@ help:
 	@echo "make book     the course as a website, from the executed notebooks, into _build/book/html"
 	@echo "make screenshots  refresh images/screenshots/ (browser tests of JupyterLab and the book)"
 	@echo "make colab-check  the Colab path in a fresh Python 3.12 venv (COLAB_PYTHON=...)"
+	@echo "make test-py312   on Python 3.12 (.venv312): unit tests, one notebook, colab-check"
 	@echo "make lint     ruff, jupytext pairing, links, # @save copies, figures in the prose"
 	@echo "make format   ruff fix + format, links, re-sync notebooks, then copy # @save cells to helpers/"
 
@@ -46,6 +47,17 @@ test: $(STAMP)
 	seconds=$$(( $$(date +%s) - start )); \
 	echo "make test: $$((seconds / 60)) min $$((seconds % 60)) s of wall time, exit $$status"; \
 	exit $$status
+
+# Colab's Python: the unit tests (not the slow ones, nor the browser tests, which make test
+# runs on 3.11), notebook 03 under nbval, and the Colab path, in their own .venv312.
+PY312 ?= python3.12
+test-py312:
+	$(MAKE) setup PYTHON=$(PY312) VENV=.venv312
+	COURSE_FAST=1 .venv312/bin/python -m pytest -q -m "not slow" tests \
+		--ignore=tests/test_browser.py --ignore=tests/test_book.py
+	COURSE_FAST=1 .venv312/bin/python -m pytest -q notebooks/03_model.ipynb --nbval-lax \
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg
+	$(MAKE) colab-check COLAB_PYTHON=$(PY312)
 
 # The website: built from the committed notebooks as they are (make course executes them).
 book: $(STAMP)
