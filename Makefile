@@ -37,12 +37,16 @@ data: $(STAMP)
 course: $(STAMP)
 	$(BIN)/python -m helpers.maintainer.runner --mode full --readme README.md notebooks/[0-9]*.ipynb
 
-# Ends with its own wall time (the setup above it not counted).
+# Ends with its own wall time (the setup above it not counted). pytest-xdist runs
+# TEST_WORKERS processes; --dist loadscope keeps each notebook's cells (and each test
+# module) in one of them, in order. TEST_WORKERS=0 runs everything in this one process.
+TEST_WORKERS ?= auto
 test: $(STAMP)
 	@start=$$(date +%s); \
 	$(BIN)/python -m helpers.data && \
 	COURSE_FAST=1 $(BIN)/python -m pytest tests notebooks --nbval-lax \
-		--nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout=600; \
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout=600 \
+		-n $(TEST_WORKERS) --dist loadscope; \
 	status=$$?; \
 	seconds=$$(( $$(date +%s) - start )); \
 	echo "make test: $$((seconds / 60)) min $$((seconds % 60)) s of wall time, exit $$status"; \

@@ -16,19 +16,27 @@ import pytest
 _current = {"notebook": None, "folder": None}
 
 
+def _leave_notebook() -> None:
+    """Delete the current notebook's models folder and unset ``COURSE_MODELS_DIR``."""
+    if _current["folder"]:
+        shutil.rmtree(_current["folder"], ignore_errors=True)
+        os.environ.pop("COURSE_MODELS_DIR", None)
+    _current.update(notebook=None, folder=None)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     notebook = item.parent
     if not str(getattr(notebook, "path", "")).endswith(".ipynb"):
+        # a unit test after a notebook (pytest-xdist mixes them): the models folder as usual
+        _leave_notebook()
         return
     if _current["notebook"] is not notebook:
-        if _current["folder"]:
-            shutil.rmtree(_current["folder"], ignore_errors=True)
+        _leave_notebook()
         _current["notebook"] = notebook
         _current["folder"] = tempfile.mkdtemp(prefix=f"models-{notebook.path.stem}-")
         os.environ["COURSE_MODELS_DIR"] = _current["folder"]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if _current["folder"]:
-        shutil.rmtree(_current["folder"], ignore_errors=True)
+    _leave_notebook()
