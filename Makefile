@@ -54,8 +54,11 @@ test: $(STAMP)
 
 # Colab's Python: the unit tests (not the slow ones, nor the browser tests, which make test
 # runs on 3.11), notebook 03 under nbval, and the Colab path, in their own .venv312.
-PY312 ?= python3.12
+# python3.12 on the PATH if it runs (a pyenv shim may not), else pyenv's own 3.12.
+PY312 ?= $(shell for p in python3.12 $(HOME)/.pyenv/versions/3.12*/bin/python3.12; do \
+	"$$p" -c "" 2>/dev/null && { echo "$$p"; break; }; done)
 test-py312:
+	@test -n "$(PY312)" || { echo "error: no Python 3.12 found; run make test-py312 PY312=/path/to/python3.12"; exit 1; }
 	$(MAKE) setup PYTHON=$(PY312) VENV=.venv312
 	COURSE_FAST=1 .venv312/bin/python -m pytest -q -m "not slow" tests \
 		--ignore=tests/test_browser.py --ignore=tests/test_book.py
@@ -75,7 +78,7 @@ screenshots: $(STAMP)
 # "Open in Colab" reproduced here: a fresh Python 3.12 venv with TensorFlow, a stand-in
 # google.colab, the clone served from a bundle of HEAD (commit first), then the first code
 # cell as written, the setup cell and the data. A few minutes; not part of make test.
-COLAB_PYTHON ?= python3.12
+COLAB_PYTHON ?= $(PY312)
 colab-check: $(STAMP)
 	$(BIN)/python -m helpers.maintainer.colab_check --python $(COLAB_PYTHON)
 
