@@ -61,7 +61,7 @@ test-py312:
 	@test -n "$(PY312)" || { echo "error: no Python 3.12 found; run make test-py312 PY312=/path/to/python3.12"; exit 1; }
 	$(MAKE) setup PYTHON=$(PY312) VENV=.venv312
 	COURSE_FAST=1 .venv312/bin/python -m pytest -q -m "not slow" tests \
-		--ignore=tests/test_browser.py --ignore=tests/test_book.py
+		--ignore=tests/test_browser.py --ignore=tests/test_book.py -n $(TEST_WORKERS) --dist loadscope
 	COURSE_FAST=1 .venv312/bin/python -m pytest -q notebooks/03_model.ipynb --nbval-lax \
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg
 	$(MAKE) colab-check COLAB_PYTHON=$(PY312)
