@@ -52,6 +52,18 @@ def test_progress_shows_each_cell_and_the_lines_it_prints(tmp_path, capsys):
 
 
 @pytest.mark.slow
+def test_peak_memory_names_the_cell_that_peaked(tmp_path):
+    path = write_notebook(
+        tmp_path / "m.ipynb",
+        "import time\nimport numpy as np",
+        "big = np.ones(400 * 2**20, dtype=np.uint8)\ntime.sleep(2)\ndel big",
+        "time.sleep(1)",
+    )
+    run = runner.execute_notebook(path, fast=True)
+    assert run.ok and run.peak_cell == 2 and run.peak_memory_mb > 400
+
+
+@pytest.mark.slow
 def test_failed_notebook_is_not_overwritten(tmp_path):
     path = write_notebook(tmp_path / "b.ipynb", "1 / 0", "print('never')")
     before = path.read_text()

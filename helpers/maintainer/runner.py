@@ -37,6 +37,7 @@ class NotebookRun:
     peak_memory_mb: float
     ok: bool
     error: str = ""
+    peak_cell: int | None = None  # the code cell (1, 2, ...) running at the peak
 
 
 class _PeakMemory:
@@ -50,6 +51,8 @@ class _PeakMemory:
     def __init__(self, interval: float = 0.5) -> None:
         self.interval = interval
         self.peak_bytes = 0
+        self.cell: int | None = None  # set by the caller as each code cell starts
+        self.peak_cell: int | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -65,7 +68,8 @@ class _PeakMemory:
                     total += getattr(info, "pss", info.rss)
                 except psutil.Error:
                     pass
-            self.peak_bytes = max(self.peak_bytes, total)
+            if total > self.peak_bytes:
+                self.peak_bytes, self.peak_cell = total, self.cell
             self._stop.wait(self.interval)
 
     def __enter__(self) -> _PeakMemory:
@@ -82,8 +86,13 @@ def _elapsed(seconds: float) -> str:
     return f"{minutes}:{seconds:02d}"
 
 
-def _progress_client(notebook, start: float, out=None, **kwargs):
-    """Return an nbclient ``NotebookClient`` that reports each cell and its printed lines."""
+def _progress_client(
+    notebook, start: float, memory: _PeakMemory, out=None, progress=True, **kwargs
+):
+    """Return an nbclient ``NotebookClient`` that tells ``memory`` which code cell runs.
+
+    With ``progress`` it also reports each cell as it starts and the lines it prints.
+    """
     from nbclient import NotebookClient
 
     out = sys.stdout if out is None else out
@@ -91,7 +100,7 @@ def _progress_client(notebook, start: float, out=None, **kwargs):
 
     class ProgressClient(NotebookClient):
         def output(self, outs, msg, display_id, cell_index):
-            if msg["msg_type"] == "stream":
+            if progress and msg["msg_type"] == "stream":
                 for line in msg["content"]["text"].split("\n"):  # not at "\r"
                     shown = line.split("\r")[-1].split("\b")[-1].strip()
                     if shown:
@@ -99,9 +108,14 @@ def _progress_client(notebook, start: float, out=None, **kwargs):
             return super().output(outs, msg, display_id, cell_index)
 
     def on_cell_start(cell, cell_index):
+        number = code.index(cell_index) + 1 if cell_index in code else None
+        if number is not None:
+            memory.cell = number
+        if not progress:
+            return
         lines = [line for line in cell.source.splitlines() if line.strip()]
         first = lines[0][:70] if lines else ""
-        number = code.index(cell_index) + 1 if cell_index in code else "?"
+        number = "?" if number is None else number
         when = _elapsed(time.perf_counter() - start)
         print(f"  [{when}] cell {number}/{len(code)}: {first}", file=out, flush=True)
 
@@ -116,10 +130,10 @@ def execute_notebook(
     Returns a ``NotebookRun``. On a cell error the notebook on disk is left untouched and
     the partly executed copy is written to ``failed_dir`` (if given). The kernel's own
     stderr goes to ``kernel-logs/<name>.log`` beside ``failed_dir`` (or the notebook).
-    With ``progress``, each code cell and the lines it prints are shown as they come.
+    With ``progress``, each code cell and the lines it prints are shown as they come. The
+    run's ``peak_cell`` is the code cell that was running when memory peaked.
     """
     import nbformat
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     path = Path(path)
@@ -130,16 +144,14 @@ def execute_notebook(
     options = dict(
         timeout=None, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     )
-    if progress:
-        client = _progress_client(notebook, start, **options)
-    else:
-        client = NotebookClient(notebook, **options)
+    memory = _PeakMemory()
+    client = _progress_client(notebook, start, memory, progress=progress, **options)
     error = ""
     kernel_log = (failed_dir.parent if failed_dir else path.parent) / "kernel-logs"
     kernel_log.mkdir(parents=True, exist_ok=True)
     try:
         # The kernel's own stderr (TensorFlow's C++ log) goes to a file, not the terminal.
-        with _PeakMemory() as memory, open(kernel_log / f"{path.stem}.log", "w") as log:
+        with memory, open(kernel_log / f"{path.stem}.log", "w") as log:
             client.execute(stdout=log, stderr=log)
     except CellExecutionError as exc:
         error = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
@@ -157,7 +169,9 @@ def execute_notebook(
         tmp = path.with_name(f".{path.name}.tmp")
         nbformat.write(notebook, tmp)
         os.replace(tmp, path)
-    return NotebookRun(path.name, seconds, memory.peak_bytes / 2**20, not error, error)
+    return NotebookRun(
+        path.name, seconds, memory.peak_bytes / 2**20, not error, error, memory.peak_cell
+    )
 
 
 def merge_run_log(path: Path, runs: list[NotebookRun], mode: str) -> dict[str, dict]:
@@ -273,7 +287,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         runs.append(run)
         status = "ok" if run.ok else f"FAILED: {run.error}"
-        print(f"  {run.seconds:7.1f} s  peak {run.peak_memory_mb:6.0f} MB  {status}", flush=True)
+        where = f" (in code cell {run.peak_cell})" if run.peak_cell else ""
+        print(
+            f"  {run.seconds:7.1f} s  peak {run.peak_memory_mb:6.0f} MB{where}  {status}",
+            flush=True,
+        )
         if not run.ok:
             print(f"  the executed copy is in {models_dir / 'failed' / path.name}")
             break
