@@ -269,10 +269,3 @@ def compare_models(
 
 
 # <<< notebooks/08_architectures.ipynb
-
-
-def build_best_cnn(*args, **kwargs) -> keras.Model:
-    """Return notebook 09's model; the builder itself is ``helpers.best_model.build_best_cnn``."""
-    from helpers import best_model  # imported here: best_model builds on this module
-
-    return best_model.build_best_cnn(*args, **kwargs)

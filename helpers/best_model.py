@@ -1,9 +1,8 @@
-"""The best model of notebook 09: its builder, input pipeline and training recipe.
+"""The best model, introduced in notebook 09: its builder, input pipeline and training recipe.
 
-Notebook 09 builds its model with ``build_best_cnn`` (as ``architectures.build_best_cnn``)
-and writes the same input pipeline and recipe in its own cells;
-``helpers.maintainer.bench.best_recipe_trial`` trains with ``train_best_model``. Keep
-the two in step when either changes.
+Notebook 09 writes these functions in its cells, marked ``# @save helpers.best_model``;
+``helpers.maintainer.bench.best_recipe_trial`` trains with them. Edit the notebook's
+cells, then run ``python -m helpers.maintainer.lessons``.
 
 - ``build_best_cnn``: conv-BatchNorm-ReLU blocks 32 | 64, 64 | 128, 128, dropout, softmax;
 - ``best_training_data``: shuffled, augmented, one-hot ``tf.data`` batches;
@@ -19,6 +18,7 @@ import tensorflow as tf
 from helpers import architectures, augment, config
 
 
+# >>> notebooks/09_best_model.ipynb (generated: python -m helpers.maintainer.lessons)
 def build_best_cnn(
     input_shape: tuple[int, int, int] = (28, 28, 1),
     num_classes: int = 10,
@@ -54,18 +54,22 @@ def best_training_data(
     """Return shuffled, augmented batches of (images, one-hot labels) from ``x`` and ``y``.
 
     Every epoch gets a new order and new random moves (notebook 07's augmentation layers:
-    rotations up to 10 degrees, shifts and zooms up to 0.1), drawn from ``seed``.
+    rotations up to 10 degrees, shifts and zooms up to 0.1), drawn from ``seed``. The
+    pipeline keeps one float32 copy of ``x`` and shuffles indices, not images.
     """
     augmenter = augment.augmentation_layers(
         rotation_degrees=10, shift_fraction=0.1, zoom_fraction=0.1, seed=seed
     )
+    images = tf.constant(x, dtype=tf.float32)
+    labels = tf.one_hot(y, num_classes)
 
-    def augment_batch(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        return augmenter(images, training=True), tf.one_hot(labels, num_classes)
+    def load_batch(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        batch = tf.gather(images, indices)
+        return augmenter(batch, training=True), tf.gather(labels, indices)
 
-    images = tf.data.Dataset.from_tensor_slices((x.astype("float32"), y))
-    shuffled = images.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    augmented = shuffled.batch(batch_size).map(augment_batch, num_parallel_calls=tf.data.AUTOTUNE)
+    order = tf.data.Dataset.range(len(x))
+    shuffled = order.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    augmented = shuffled.batch(batch_size).map(load_batch, num_parallel_calls=tf.data.AUTOTUNE)
     return augmented.prefetch(tf.data.AUTOTUNE)
 
 
@@ -79,12 +83,13 @@ def train_best_model(
     label_smoothing: float = 0.1,
     convs_at_7x7: int = 2,
     verbose: int = 2,
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> tuple[keras.Model, keras.callbacks.History]:
     """Return ``build_best_cnn(convs_at_7x7)`` trained on ``(x, y)`` with 09's recipe, and its history.
 
     Seeds Python, NumPy and TensorFlow with ``seed`` (not bit-for-bit deterministic, for
     speed), then trains on ``best_training_data`` with Adam on a one-cycle schedule peaking
-    at ``peak_lr`` and cross-entropy with ``label_smoothing``.
+    at ``peak_lr`` and cross-entropy with ``label_smoothing``. ``callbacks`` go to ``fit``.
     """
     config.set_seed(seed, deterministic=False)
     train = best_training_data(x, y, batch_size, seed)
@@ -96,5 +101,8 @@ def train_best_model(
         metrics=["accuracy"],
     )
     # shuffle=False: the pipeline already reshuffles every epoch
-    history = model.fit(train, epochs=epochs, shuffle=False, verbose=verbose)
+    history = model.fit(train, epochs=epochs, shuffle=False, verbose=verbose, callbacks=callbacks)
     return model, history
+
+
+# <<< notebooks/09_best_model.ipynb
