@@ -75,6 +75,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up log
 
+import io
 import json
 import subprocess
 import sys
@@ -679,26 +680,36 @@ print(f"{sum(sample_correct)} of {len(sample_paths)} sample photos read correctl
 # %% [markdown]
 # ## Measure the pipeline on phone-style photos
 #
-# Ten photos are an anecdote. `digits.make_photo_like` turns an MNIST test digit into a
+# Ten photos are an anecdote. `digits.make_photo_jpeg` turns an MNIST test digit into a
 # phone-style photo: dark ink on tinted paper, a lighting gradient, noise, blur, a random
-# size and position, JPEG compression. We make a seeded set of them and read them with the
-# same `predict.predict_images` the command-line tool uses. The model never trained on these
-# test digits, in either form.
+# size and position, JPEG compression. Like a phone, it keeps the photo as a JPEG file (here
+# its bytes in memory), a small fraction of the size of its decoded pixels. We make a
+# seeded set of them and read them with the same `predict.predict_images` the command-line
+# tool uses, which opens each file as it goes. The model never trained on these test
+# digits, in either form.
 
 # %%
 n_photos = 200 if FAST else 1_000
 rng = np.random.default_rng(2024)
 photo_indices = rng.choice(len(x_test), size=n_photos, replace=False)
-photos = [digits.make_photo_like(x_test[i], rng) for i in photo_indices]
-widths, heights = zip(*(p.size for p in photos), strict=True)
-print(f"{len(photos):,} photos, {min(widths)}-{max(widths)} x {min(heights)}-{max(heights)} pixels")
+jpegs = [digits.make_photo_jpeg(x_test[i], rng) for i in photo_indices]
+sizes = [Image.open(io.BytesIO(jpeg)).size for jpeg in jpegs]  # reads each header only
+widths, heights = zip(*sizes, strict=True)
+print(f"{len(jpegs):,} photos, {min(widths)}-{max(widths)} x {min(heights)}-{max(heights)} pixels")
+print(
+    f"as JPEG files: {sum(map(len, jpegs)) / 1e6:.1f} MB in all; "
+    f"as decoded RGB pixels they would take {sum(w * h * 3 for w, h in sizes) / 1e6:.0f} MB"
+)
 
 # %% [markdown]
 # A few of them, with the digit each was made from:
 
 # %%
 drawpad.panels(
-    {f"photo {n + 1}: a {y_test[photo_indices[n]]}": np.asarray(photos[n]) for n in range(6)},
+    {
+        f"photo {n + 1}: a {y_test[photo_indices[n]]}": np.asarray(Image.open(io.BytesIO(jpegs[n])))
+        for n in range(6)
+    },
     ncols=6,
 )
 
@@ -707,7 +718,7 @@ drawpad.panels(
 # through paper, camera and preprocessing changes.
 
 # %%
-photo_predictions = predict.predict_images(model, photos)
+photo_predictions = predict.predict_images(model, [io.BytesIO(jpeg) for jpeg in jpegs])
 photo_digits = np.array([-1 if p.digit is None else p.digit for p in photo_predictions])
 original_digits = model.predict(x_test[photo_indices], verbose=0).argmax(axis=1)
 true_digits = y_test[photo_indices]
@@ -828,11 +839,11 @@ drawpad.panels(
 #    How much accuracy is lost?
 # 2. Which digits suffer most as photos? Make a table with the accuracy per true digit, on
 #    the original digits and on the photos.
-# 3. Rotate the photo of the 7 by 10, 20, 30 and 45 degrees and read each one: from which
-#    angle on does the model stop reading a 7? (MNIST digits are upright.) Fill the
-#    corners that rotation uncovers with the paper's colour, e.g. the median pixel:
-#    `photo.rotate(angle, expand=True, fillcolor=paper)`; white corners would look like
-#    a lighting problem to the preprocessing.
+# 3. Rotate the photo of the 7 by 10, 20, 30 and 45 degrees and read each one: does the
+#    model still read a 7, and how does its probability change? (MNIST digits are
+#    upright.) Fill the corners that rotation uncovers with the paper's colour, e.g. the
+#    median pixel: `photo.rotate(angle, expand=True, fillcolor=paper)`; white corners
+#    would look like a lighting problem to the preprocessing.
 
 # %% [markdown]
 # **Solution to exercise 1**
@@ -840,8 +851,8 @@ drawpad.panels(
 # %% cellView="form" jupyter={"source_hidden": true}
 # @title Solution
 cornered = []
-for phone_photo in photos:
-    fitted = preprocess_steps(phone_photo)["resized"]
+for jpeg in jpegs:
+    fitted = preprocess_steps(io.BytesIO(jpeg))["resized"]
     corner = np.zeros((28, 28), dtype=np.float32)
     corner[: fitted.shape[0], : fitted.shape[1]] = fitted
     cornered.append(to_uint8(corner))
