@@ -10,8 +10,7 @@ into the generated block below. The rest is the cluster's plumbing:
   returns what each one wrote;
 - ``free_ports`` and ``tf_config`` are the two halves of a cluster's address book.
 
-Notebook 13 also times steps under dtype policies with ``cpu_flags`` and
-``seconds_per_step``, which live in ``helpers.precision`` and are reachable from here.
+Notebook 13 also times steps under dtype policies, with ``helpers.precision``.
 """
 
 from __future__ import annotations
@@ -35,11 +34,6 @@ import numpy as np
 import tensorflow as tf
 
 from helpers import config, saving
-
-# Notebook 13 calls these as distribute.*; they are defined in helpers.precision.
-from helpers.precision import BF16_CPU_FLAGS as BF16_CPU_FLAGS
-from helpers.precision import cpu_flags as cpu_flags
-from helpers.precision import seconds_per_step as seconds_per_step
 
 TRAINERS = ("loop", "fit")  # "fit" fails with MultiWorkerMirroredStrategy in Keras 3.15
 DEFAULT_TIMEOUT_S = 300.0

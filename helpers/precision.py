@@ -2,8 +2,7 @@
 
 ``cpu_flags`` says whether this CPU has the instructions that make ``mixed_bfloat16`` pay
 (``BF16_CPU_FLAGS``); ``seconds_per_step`` times a training step of the article CNN under a
-dtype policy, so a notebook can measure instead of guess. Notebook 13 reaches both as
-``distribute.cpu_flags`` and ``distribute.seconds_per_step``.
+dtype policy, so a notebook can measure instead of guess.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ import pandas as pd
 import tensorflow as tf
 from IPython.display import Markdown, display
 
-from helpers import config, data, distribute, models, saving
+from helpers import config, data, distribute, models, precision, saving
 
 config.set_seed()
 FAST = config.fast_mode()
@@ -638,8 +638,8 @@ for name in ("float32", "mixed_float16", "mixed_bfloat16"):
 # What this machine has:
 
 # %%
-flags = distribute.cpu_flags()
-bf16_flags = sorted(flags & distribute.BF16_CPU_FLAGS)
+flags = precision.cpu_flags()
+bf16_flags = sorted(flags & precision.BF16_CPU_FLAGS)
 print("GPUs:", len(gpus))
 print("bfloat16 instructions in this CPU:", bf16_flags or "none")
 
@@ -650,7 +650,7 @@ print("bfloat16 instructions in this CPU:", bf16_flags or "none")
 
 # %%
 timings = {
-    name: distribute.seconds_per_step(name, x_train[:1280], y_train[:1280])
+    name: precision.seconds_per_step(name, x_train[:1280], y_train[:1280])
     for name in ("float32", "mixed_bfloat16", "mixed_float16")
 }
 fig, ax = plt.subplots(figsize=(6, 2.6), layout="constrained")
@@ -719,7 +719,7 @@ display(
 #    from it with `tf.distribute.cluster_resolver.TFConfigClusterResolver`.
 # 2. Goyal et al. warmed up over 5 epochs of a 90-epoch run. Plot that schedule for 8 GPUs
 #    (per-replica batch 128, 54,000 images) and print the step and value of its peak.
-# 3. Do larger batches use the hardware better? With `distribute.seconds_per_step`,
+# 3. Do larger batches use the hardware better? With `precision.seconds_per_step`,
 #    measure a float32 step at batch sizes 32, 128 and 512 and plot images per second.
 #    What does the answer say about shrinking the per-replica batch to keep the global
 #    batch fixed on more devices?
@@ -791,7 +791,7 @@ plt.show()
 sizes = [32, 128, 512]
 throughput = [
     size
-    / distribute.seconds_per_step(
+    / precision.seconds_per_step(
         "float32", x_train[: 3 * size], y_train[: 3 * size], batch_size=size
     )
     for size in sizes

@@ -94,7 +94,6 @@ def test_cpu_flags_reads_x86_and_arm_formats(tmp_path):
     arm.write_text("processor : 0\nFeatures : fp asimd bf16\n")
     assert precision.cpu_flags(arm) == {"fp", "asimd", "bf16"}
     assert precision.cpu_flags(tmp_path / "missing") == set()
-    assert distribute.cpu_flags is precision.cpu_flags  # notebook 13 calls distribute.cpu_flags
 
 
 def test_seconds_per_step_times_and_restores_the_policy():
