@@ -78,7 +78,9 @@ def augmented_dataset(
 ) -> tf.data.Dataset:
     """Return a ``tf.data.Dataset`` of (images, labels) batches, augmented by ``augmenter``.
 
-    With ``num_classes`` the labels become one-hot vectors. Raises ``ValueError`` unless
+    Holds ``x`` as one float32 tensor (a tensor passed in is used as it is, not copied)
+    and shuffles indices, not images. With ``num_classes`` the labels become one-hot
+    vectors. Raises ``ValueError`` unless
     ``x`` is (n, 28, 28, 1) with n labels in ``y`` and ``batch_size`` is at least 1.
     """
     if np.shape(x)[1:] != (28, 28, 1) or len(x) != len(y) or batch_size < 1:
@@ -86,17 +88,19 @@ def augmented_dataset(
             "expected x of shape (n, 28, 28, 1), n labels and batch_size >= 1; got "
             f"x {np.shape(x)}, {len(y)} labels, batch_size {batch_size}"
         )
-    dataset = tf.data.Dataset.from_tensor_slices((x, y))
+    images = tf.convert_to_tensor(x, dtype=tf.float32)
+    labels = tf.constant(y) if num_classes is None else tf.one_hot(y, num_classes)
+
+    def load_batch(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        batch = tf.gather(images, indices)
+        if augmenter is not None:
+            batch = augmenter(batch, training=True)
+        return batch, tf.gather(labels, indices)
+
+    order = tf.data.Dataset.range(len(x))
     if shuffle:
-        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
-    if augmenter is not None:
-        dataset = dataset.map(
-            lambda images, labels: (augmenter(images, training=True), labels),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
-    if num_classes is not None:
-        dataset = dataset.map(lambda images, labels: (images, tf.one_hot(labels, num_classes)))
+        order = order.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    dataset = order.batch(batch_size).map(load_batch, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 

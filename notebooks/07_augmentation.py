@@ -219,12 +219,21 @@ except ImportError as error:
 # > The fix is the pair you see here: Keras preprocessing layers for the changes, and
 # > `tf.data` for the batches.
 #
-# The pipeline shuffles the images (in a new order every epoch) and cuts them into batches.
-# Then it maps the augmentation layers over *whole batches* at once, in TensorFlow's own
-# threads, and `prefetch` prepares the next batches while the model trains on this one, so
-# every epoch sees new random copies. Without an augmenter it is the same minus that
-# `map`. Notebook 09 trains with label smoothing, which needs one-hot labels: that is what
-# `num_classes` is for.
+# The pipeline keeps the images in a tensor and shuffles their *indices* in a new
+# order every epoch. (`shuffle` keeps a buffer of what it shuffles: shuffling the images
+# themselves would put a second copy of the training set in memory; the indices of 54,000
+# images take under half a megabyte.) It cuts the indices into batches, gathers each
+# batch's images and labels, and applies the augmentation layers to *whole batches* at
+# once, in TensorFlow's own threads; `prefetch` prepares the next batches while the model
+# trains on this one, so every epoch sees new random copies. Without an augmenter it is the
+# same minus the augmentation. Notebook 09 trains with label smoothing, which needs one-hot
+# labels: that is what `num_classes` is for.
+#
+# Turning a NumPy array into a tensor copies it; a tensor is used as it is. So the next
+# cell converts the training images once, and the pipelines with and without augmentation
+# share that tensor instead of making one each. (Memory still adds up: when a pipeline is
+# first read, `tf.data` makes a working copy of a tensor its `map` function uses, one per
+# pipeline, in TensorFlow 2.21; TensorFlow issue #62788 describes it.)
 
 
 # %%
@@ -240,7 +249,9 @@ def augmented_dataset(
 ) -> tf.data.Dataset:
     """Return a ``tf.data.Dataset`` of (images, labels) batches, augmented by ``augmenter``.
 
-    With ``num_classes`` the labels become one-hot vectors. Raises ``ValueError`` unless
+    Holds ``x`` as one float32 tensor (a tensor passed in is used as it is, not copied)
+    and shuffles indices, not images. With ``num_classes`` the labels become one-hot
+    vectors. Raises ``ValueError`` unless
     ``x`` is (n, 28, 28, 1) with n labels in ``y`` and ``batch_size`` is at least 1.
     """
     if np.shape(x)[1:] != (28, 28, 1) or len(x) != len(y) or batch_size < 1:
@@ -248,24 +259,27 @@ def augmented_dataset(
             "expected x of shape (n, 28, 28, 1), n labels and batch_size >= 1; got "
             f"x {np.shape(x)}, {len(y)} labels, batch_size {batch_size}"
         )
-    dataset = tf.data.Dataset.from_tensor_slices((x, y))
+    images = tf.convert_to_tensor(x, dtype=tf.float32)
+    labels = tf.constant(y) if num_classes is None else tf.one_hot(y, num_classes)
+
+    def load_batch(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        batch = tf.gather(images, indices)
+        if augmenter is not None:
+            batch = augmenter(batch, training=True)
+        return batch, tf.gather(labels, indices)
+
+    order = tf.data.Dataset.range(len(x))
     if shuffle:
-        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
-    if augmenter is not None:
-        dataset = dataset.map(
-            lambda images, labels: (augmenter(images, training=True), labels),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
-    if num_classes is not None:
-        dataset = dataset.map(lambda images, labels: (images, tf.one_hot(labels, num_classes)))
+        order = order.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    dataset = order.batch(batch_size).map(load_batch, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 # %%
 batch_size = 128
-train_augmented = augmented_dataset(x_train, y_train, batch_size, augmenter, seed=42)
-train_plain = augmented_dataset(x_train, y_train, batch_size, augmenter=None, seed=42)
+train_images = tf.convert_to_tensor(x_train)  # one copy for both pipelines
+train_augmented = augmented_dataset(train_images, y_train, batch_size, augmenter, seed=42)
+train_plain = augmented_dataset(train_images, y_train, batch_size, augmenter=None, seed=42)
 images, labels = next(iter(train_augmented))
 print("one batch:", images.shape, images.dtype, "| labels:", labels.shape)
 

@@ -74,6 +74,21 @@ def test_augmented_dataset_without_augmenter_keeps_images_and_order():
     np.testing.assert_array_equal(np.asarray(y), labels)
 
 
+def test_augmented_dataset_shuffles_each_image_once_and_takes_a_tensor_as_it_is():
+    import tensorflow as tf
+
+    images, labels = digit_like(10), np.arange(10)
+    from_numpy = augment.augmented_dataset(images, labels, batch_size=4, seed=3)
+    from_tensor = augment.augmented_dataset(tf.constant(images), labels, batch_size=4, seed=3)
+    epoch = [(np.asarray(x), np.asarray(y)) for x, y in from_numpy]
+    order = np.concatenate([y for _, y in epoch])
+    assert sorted(order) == list(range(10)) and list(order) != list(range(10))
+    np.testing.assert_array_equal(np.concatenate([x for x, _ in epoch]), images[order])
+    for (x, y), (tx, ty) in zip(epoch, from_tensor, strict=True):
+        np.testing.assert_array_equal(x, np.asarray(tx))
+        np.testing.assert_array_equal(y, np.asarray(ty))
+
+
 def test_augmented_dataset_rejects_mismatched_lengths_and_shapes():
     with pytest.raises(ValueError, match="3 labels"):
         augment.augmented_dataset(digit_like(4), np.arange(3), batch_size=2)
