@@ -180,7 +180,7 @@ for layer in model.layers:
 # The augmentation layers of notebook 07 move every image a little, differently in every
 # epoch: rotations up to 10 degrees, shifts up to a tenth of the image (2.8 pixels), zooms
 # of up to a tenth in or out. It lets the model train for longer without memorising the
-# images. The `tf.data` pipeline around them holds the images once, as a tensor, and does
+# images. The `tf.data` pipeline around them keeps the images in a tensor, and does
 # four things, in this order:
 #
 # 1. **shuffle** the *numbers* 0 to 59,999, again at every epoch, so no two epochs see the
