@@ -78,10 +78,10 @@ def augmented_dataset(
 ) -> tf.data.Dataset:
     """Return a ``tf.data.Dataset`` of (images, labels) batches, augmented by ``augmenter``.
 
-    Holds ``x`` as one float32 tensor (a tensor passed in is used as it is, not copied)
+    Keeps ``x`` in a float32 tensor (a float32 tensor passed in is not converted again)
     and shuffles indices, not images. With ``num_classes`` the labels become one-hot
-    vectors. Raises ``ValueError`` unless
-    ``x`` is (n, 28, 28, 1) with n labels in ``y`` and ``batch_size`` is at least 1.
+    vectors. Raises ``ValueError`` unless ``x`` is (n, 28, 28, 1) with n labels in ``y``
+    and ``batch_size`` is at least 1.
     """
     if np.shape(x)[1:] != (28, 28, 1) or len(x) != len(y) or batch_size < 1:
         raise ValueError(

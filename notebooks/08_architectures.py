@@ -621,8 +621,10 @@ def compare_models(
 
 # %% [markdown]
 # `fit` turns NumPy arrays into a tensor, a copy, every time it is called. Converting the
-# training images once, here, lets the six runs share one copy (the NumPy array goes as
-# soon as nothing refers to it).
+# training images once, here, spares the six runs that conversion (the NumPy array goes as
+# soon as nothing refers to it). Each `fit` still builds its own input pipeline, and that
+# pipeline makes a working copy of the images while it runs (notebook 07 says why), so
+# this cell saves work more than memory.
 
 # %%
 x_train = tf.convert_to_tensor(x_train)
