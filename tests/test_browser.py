@@ -493,6 +493,25 @@ def binder_start_environment() -> dict[str, str]:
     return {key: value for key, value in exported.items() if os.environ.get(key) != value}
 
 
+def wait_for_frame_title(frame, word: str, timeout: float) -> bool:
+    """Poll the frame's title until it contains ``word``; True if it did within ``timeout`` s.
+
+    The frame is created at about:blank and then navigates to TensorBoard, so a read can
+    land in a page that is being replaced: such a read is retried, not taken as failure.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if word in frame.evaluate("() => document.title"):
+                return True
+        except PlaywrightError:  # the frame is navigating; its old document is gone
+            pass
+        time.sleep(0.5)
+    return False
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_tensorboard_magic_shows_tensorboard_through_the_proxy(browser, tmp_path_factory):
@@ -521,13 +540,14 @@ def test_tensorboard_magic_shows_tensorboard_through_the_proxy(browser, tmp_path
                 result = run_all_cells(page, lab, "tensorboard.ipynb")
                 assert_no_errors(result, "tensorboard.ipynb")
                 proxied = f"{lab.url}/proxy/{port}/"
-                page.wait_for_function(
-                    "url => [...document.querySelectorAll('iframe')].some(f => f.src === url)",
+                iframe = page.wait_for_function(  # .src is the resolved URL, whatever was set
+                    "url => [...document.querySelectorAll('iframe')].find(f => f.src === url)",
                     arg=proxied,
                     timeout=60_000,
+                ).as_element()
+                assert wait_for_frame_title(iframe.content_frame(), "TensorBoard", timeout=60), (
+                    f"the %tensorboard frame at {proxied} never showed TensorBoard"
                 )
-                frame = next(f for f in page.frames if f.url.startswith(proxied))
-                frame.wait_for_function("() => /TensorBoard/.test(document.title)", timeout=60_000)
             finally:
                 page.close()
                 shut_down_kernels(lab)
