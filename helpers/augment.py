@@ -78,8 +78,9 @@ def augmented_dataset(
 ) -> tf.data.Dataset:
     """Return a ``tf.data.Dataset`` of (images, labels) batches, augmented by ``augmenter``.
 
-    Keeps ``x`` in a float32 tensor (a float32 tensor passed in is not converted again)
-    and shuffles indices, not images. With ``num_classes`` the labels become one-hot
+    ``x`` is uint8 pixels 0..255, kept as bytes and scaled to [0, 1] batch by batch, or
+    floats already in [0, 1], kept as float32; a tensor of either is used as it is, not
+    copied. Shuffles indices, not images. With ``num_classes`` the labels become one-hot
     vectors. Raises ``ValueError`` unless ``x`` is (n, 28, 28, 1) with n labels in ``y``
     and ``batch_size`` is at least 1.
     """
@@ -88,11 +89,15 @@ def augmented_dataset(
             "expected x of shape (n, 28, 28, 1), n labels and batch_size >= 1; got "
             f"x {np.shape(x)}, {len(y)} labels, batch_size {batch_size}"
         )
-    images = tf.convert_to_tensor(x, dtype=tf.float32)
+    images = tf.convert_to_tensor(x)
+    if images.dtype != tf.uint8:
+        images = tf.cast(images, tf.float32)  # no copy if it is float32 already
     labels = tf.constant(y) if num_classes is None else tf.one_hot(y, num_classes)
 
     def load_batch(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         batch = tf.gather(images, indices)
+        if batch.dtype == tf.uint8:
+            batch = tf.cast(batch, tf.float32) / 255.0  # bytes to [0, 1], this batch only
         if augmenter is not None:
             batch = augmenter(batch, training=True)
         return batch, tf.gather(labels, indices)

@@ -635,7 +635,10 @@ def split_validation(
 
 
 def prepare_mnist(
-    n_train: int | None = None, n_val: int = 6000, seed: int = config.DEFAULT_SEED
+    n_train: int | None = None,
+    n_val: int = 6000,
+    seed: int = config.DEFAULT_SEED,
+    scale: bool = True,
 ) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """Load MNIST and return it ready for a CNN, as notebook 02 builds it step by step.
 
@@ -643,16 +646,25 @@ def prepare_mnist(
     [0, 1] of shape (n, 28, 28, 1), integer labels. The validation set comes from the
     training set (never the test set); ``n_train`` keeps only the first ``n_train``
     training examples (fast mode), the test set is always all 10,000 images.
+    ``scale=False`` keeps the pixels as they are stored, uint8 0..255 (same shape, a
+    quarter of the memory), for an input pipeline that scales each batch (notebook 07).
     """
     (x_all, y_all), (x_test, y_test) = load_mnist()
     (x_train, y_train), (x_val, y_val) = split_validation(x_all, y_all, n_val, seed)
     if n_train is not None:
         x_train, y_train = x_train[:n_train], y_train[:n_train]
+    prepare = scale_images if scale else _with_channel_axis
     return (
-        (scale_images(x_train), y_train.astype(np.int64)),
-        (scale_images(x_val), y_val.astype(np.int64)),
-        (scale_images(x_test), y_test.astype(np.int64)),
+        (prepare(x_train), y_train.astype(np.int64)),
+        (prepare(x_val), y_val.astype(np.int64)),
+        (prepare(x_test), y_test.astype(np.int64)),
     )
+
+
+def _with_channel_axis(images: np.ndarray) -> np.ndarray:
+    """Return uint8 digits (n, 28, 28) as a (n, 28, 28, 1) view, checked like ``scale_images``."""
+    scale_images(images[:1])  # the same checks and errors, on one image
+    return images[..., np.newaxis]
 
 
 def main(argv: list[str] | None = None) -> int:

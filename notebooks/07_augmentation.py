@@ -90,11 +90,24 @@ print("TensorFlow", tf.__version__, "| Keras", keras.__version__)
 #
 # The same split as notebook 04: 54,000 training images, 6,000 validation images taken from
 # the training set, and the 10,000 test images. Fast mode keeps 6,000 training images.
+#
+# One change from notebook 02: the training images stay as they are stored, one byte
+# (uint8, 0 to 255) per pixel, instead of four bytes of float32. The input pipeline below
+# scales each batch to [0, 1] as it reads it, so the 54,000 training images take 40 MB in
+# memory instead of 161 MB, and so does every copy of them that TensorFlow makes. The
+# validation and test images are scaled at once, as before (`scale=False` loads all three
+# sets as bytes; `data.scale_images` is notebook 02's scaling step).
 
 # %%
 n_train = 6_000 if FAST else None
-(x_train, y_train), (x_val, y_val), (x_test, y_test) = data.prepare_mnist(n_train=n_train)
-print(f"training images: {x_train.shape}")
+(x_train, y_train), (x_val, y_val), (x_test, y_test) = data.prepare_mnist(
+    n_train=n_train, scale=False
+)
+x_val, x_test = data.scale_images(x_val), data.scale_images(x_test)
+print(
+    f"training images: {x_train.shape} {x_train.dtype}, {x_train.nbytes / 2**20:.0f} MB "
+    f"(as float32 they would take {4 * x_train.nbytes / 2**20:.0f} MB)"
+)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -119,7 +132,8 @@ changes = {
     "shifted 3 px": lambda image: augment.shift_images(image[None], (2, 3))[0],
     "zoomed out 10%": lambda image: np.asarray(zoom_out(image[None], training=True))[0],
 }
-pictures = [change(x_train[i]) for i in examples for change in changes.values()]
+digits = data.scale_images(x_train[examples])  # to [0, 1], as the network will see them
+pictures = [change(digit) for digit in digits for change in changes.values()]
 titles = [f"{y_train[i]}: {name}" for i in examples for name in changes]
 plots.image_grid(np.clip(pictures, 0, 1), titles=titles, ncols=len(changes))
 
@@ -197,7 +211,7 @@ print(
 # Each call draws new random changes. Eight digits, each augmented seven times:
 
 # %%
-originals = x_train[:8]
+originals = data.scale_images(x_train[:8])
 copies = [np.asarray(augmenter(originals, training=True)) for _ in range(7)]
 grid = np.stack([originals, *copies], axis=1).reshape(-1, 28, 28, 1)
 plots.image_grid(np.clip(grid, 0, 1), ncols=8, title="left: original; then 7 augmented copies")
@@ -219,21 +233,22 @@ except ImportError as error:
 # > The fix is the pair you see here: Keras preprocessing layers for the changes, and
 # > `tf.data` for the batches.
 #
-# The pipeline keeps the images in a tensor and shuffles their *indices* in a new
-# order every epoch. (`shuffle` keeps a buffer of what it shuffles: shuffling the images
+# The pipeline keeps the images in a tensor, as bytes, and shuffles their *indices* in a
+# new order every epoch. (`shuffle` keeps a buffer of what it shuffles: shuffling the images
 # themselves would put a second copy of the training set in memory; the indices of 54,000
 # images take under half a megabyte.) It cuts the indices into batches, gathers each
-# batch's images and labels, and applies the augmentation layers to *whole batches* at
-# once, in TensorFlow's own threads; `prefetch` prepares the next batches while the model
-# trains on this one, so every epoch sees new random copies. Without an augmenter it is the
+# batch's images and labels, scales that batch to [0, 1], and applies the augmentation
+# layers to *whole batches* at once, in TensorFlow's own threads; `prefetch` prepares the
+# next batches while the model trains on this one, so every epoch sees new random copies. Without an augmenter it is the
 # same minus the augmentation. Notebook 09 trains with label smoothing, which needs one-hot
 # labels: that is what `num_classes` is for.
 #
 # Turning a NumPy array into a tensor copies it; a tensor is used as it is. So the next
 # cell converts the training images once, and the pipelines with and without augmentation
-# share that tensor instead of making one each. (Memory still adds up: when a pipeline is
+# share that tensor instead of making one each. Memory still adds up: when a pipeline is
 # first read, `tf.data` makes a working copy of a tensor its `map` function uses, one per
-# pipeline, in TensorFlow 2.21; TensorFlow issue #62788 describes it.)
+# pipeline, in TensorFlow 2.21 (TensorFlow issue #62788 describes it). That is one more
+# reason to keep the images as bytes: each of those copies is a quarter of the size.
 
 
 # %%
@@ -249,8 +264,9 @@ def augmented_dataset(
 ) -> tf.data.Dataset:
     """Return a ``tf.data.Dataset`` of (images, labels) batches, augmented by ``augmenter``.
 
-    Keeps ``x`` in a float32 tensor (a float32 tensor passed in is not converted again)
-    and shuffles indices, not images. With ``num_classes`` the labels become one-hot
+    ``x`` is uint8 pixels 0..255, kept as bytes and scaled to [0, 1] batch by batch, or
+    floats already in [0, 1], kept as float32; a tensor of either is used as it is, not
+    copied. Shuffles indices, not images. With ``num_classes`` the labels become one-hot
     vectors. Raises ``ValueError`` unless ``x`` is (n, 28, 28, 1) with n labels in ``y``
     and ``batch_size`` is at least 1.
     """
@@ -259,11 +275,15 @@ def augmented_dataset(
             "expected x of shape (n, 28, 28, 1), n labels and batch_size >= 1; got "
             f"x {np.shape(x)}, {len(y)} labels, batch_size {batch_size}"
         )
-    images = tf.convert_to_tensor(x, dtype=tf.float32)
+    images = tf.convert_to_tensor(x)
+    if images.dtype != tf.uint8:
+        images = tf.cast(images, tf.float32)  # no copy if it is float32 already
     labels = tf.constant(y) if num_classes is None else tf.one_hot(y, num_classes)
 
     def load_batch(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         batch = tf.gather(images, indices)
+        if batch.dtype == tf.uint8:
+            batch = tf.cast(batch, tf.float32) / 255.0  # bytes to [0, 1], this batch only
         if augmenter is not None:
             batch = augmenter(batch, training=True)
         return batch, tf.gather(labels, indices)
@@ -277,7 +297,7 @@ def augmented_dataset(
 
 # %%
 batch_size = 128
-train_images = tf.convert_to_tensor(x_train)  # one copy for both pipelines
+train_images = tf.convert_to_tensor(x_train)  # one copy, uint8, for both pipelines
 train_augmented = augmented_dataset(train_images, y_train, batch_size, augmenter, seed=42)
 train_plain = augmented_dataset(train_images, y_train, batch_size, augmenter=None, seed=42)
 images, labels = next(iter(train_augmented))
@@ -318,7 +338,9 @@ legacy_settings = {
 speeds = {
     "tf.data + Keras layers": images_per_second(iter(train_augmented.repeat()), n_batches),
     "ImageDataGenerator (SciPy re-implementation)": images_per_second(
-        augment.legacy_flow(x_train, y_train, batch_size, seed=42, **legacy_settings), n_batches
+        # ImageDataGenerator took float images: scale them first (a copy, for this cell only)
+        augment.legacy_flow(data.scale_images(x_train), y_train, batch_size, 42, **legacy_settings),
+        n_batches,
     ),
 }
 ratio = speeds["tf.data + Keras layers"] / speeds["ImageDataGenerator (SciPy re-implementation)"]

@@ -89,6 +89,20 @@ def test_augmented_dataset_shuffles_each_image_once_and_takes_a_tensor_as_it_is(
         np.testing.assert_array_equal(y, np.asarray(ty))
 
 
+def test_augmented_dataset_scales_bytes_batch_by_batch_to_the_float_images():
+    import tensorflow as tf
+
+    pixels = np.random.default_rng(1).integers(0, 256, (10, 28, 28, 1)).astype(np.uint8)
+    scaled = pixels.astype(np.float32) / 255.0
+    for x in (pixels, tf.constant(pixels)):
+        from_bytes = augment.augmented_dataset(x, np.arange(10), batch_size=4, seed=3)
+        from_floats = augment.augmented_dataset(scaled, np.arange(10), batch_size=4, seed=3)
+        for (bx, by), (fx, fy) in zip(from_bytes, from_floats, strict=True):
+            assert bx.dtype == tf.float32
+            np.testing.assert_array_equal(np.asarray(bx), np.asarray(fx))
+            np.testing.assert_array_equal(np.asarray(by), np.asarray(fy))
+
+
 def test_augmented_dataset_rejects_mismatched_lengths_and_shapes():
     with pytest.raises(ValueError, match="3 labels"):
         augment.augmented_dataset(digit_like(4), np.arange(3), batch_size=2)

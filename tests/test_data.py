@@ -402,6 +402,16 @@ def test_prepare_mnist_sizes_and_no_test_leak(real_arrays, data_dir):
     assert len(full_train) == 54000
 
 
+def test_prepare_mnist_unscaled_keeps_the_same_images_as_bytes(real_arrays, data_dir):
+    data.write_cache(real_arrays, data_dir / data.CACHE_NAME)
+    scaled = data.prepare_mnist(n_train=500)
+    pixels = data.prepare_mnist(n_train=500, scale=False)
+    for (x, y), (x_bytes, y_bytes) in zip(scaled, pixels, strict=True):
+        assert x_bytes.dtype == np.uint8 and x_bytes.shape == x.shape
+        assert np.array_equal(y_bytes, y)
+        np.testing.assert_array_equal(x_bytes.astype(np.float32) / 255.0, x)
+
+
 def test_main_prints_source_and_hashes(real_arrays, data_dir, capsys):
     data.write_cache(real_arrays, data_dir / data.CACHE_NAME)
     assert data.main([]) == 0
