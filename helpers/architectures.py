@@ -26,7 +26,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from helpers import config, models
+from helpers import augment, config, models
 
 
 # >>> notebooks/08_architectures.ipynb (generated: python -m helpers.maintainer.lessons)
@@ -223,11 +223,11 @@ def comparison_builders() -> dict[str, Callable[[], keras.Model]]:
     }
 
 
-def fit_and_time(model: keras.Model, x_train, y_train, epochs: int, batch_size: int, optimizer):
-    """Compile ``model`` for integer labels, train it quietly; return the training seconds."""
+def fit_and_time(model: keras.Model, batches, epochs: int, optimizer) -> float:
+    """Compile ``model`` for integer labels, train it quietly on ``batches``; return the seconds."""
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
-    model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=0)
+    model.fit(batches, epochs=epochs, shuffle=False, verbose=0)  # the pipeline shuffles
     return time.perf_counter() - start
 
 
@@ -242,9 +242,11 @@ def compare_models(
 ) -> tuple[list[dict], dict[str, keras.Model]]:
     """Train every model on equal terms; return one row per model, and the trained models.
 
-    Same seed, data, epochs, batch size and one-cycle Adam for each. A row holds the name,
-    parameters, seconds per epoch, and an accuracy for each set in ``scored``:
-    ``{"test": (x_test, y_test)}`` gives a "test accuracy" column.
+    Same seed, data, epochs, batch size and one-cycle Adam for each; the training images
+    (uint8 or float, see ``augment.augmented_dataset``) come through notebook 07's pipeline,
+    without augmentation. A row holds the name, parameters, seconds per epoch, and an
+    accuracy for each set in ``scored``: ``{"test": (x_test, y_test)}`` gives a "test
+    accuracy" column.
     """
     x_train, y_train = train
     steps = epochs * math.ceil(len(x_train) / batch_size)
@@ -253,14 +255,15 @@ def compare_models(
         config.set_seed(seed, deterministic=False)
         model = build()
         optimizer = keras.optimizers.Adam(learning_rate=one_cycle(peak_lr, steps))
-        seconds = fit_and_time(model, x_train, y_train, epochs, batch_size, optimizer)
+        batches = augment.augmented_dataset(x_train, y_train, batch_size, seed=seed)
+        seconds = fit_and_time(model, batches, epochs, optimizer)
         row = {
             "model": name,
             "parameters": model.count_params(),
             "seconds per epoch": seconds / epochs,
         }
         for split, (x, y) in scored.items():
-            row[f"{split} accuracy"] = model.evaluate(x, y, batch_size=1000, verbose=0)[1]
+            row[f"{split} accuracy"] = model.evaluate(x, y, batch_size=256, verbose=0)[1]
         rows.append(row)
         trained[name] = model
         scores = "  ".join(f"{split} {row[f'{split} accuracy']:.2%}" for split in scored)

@@ -87,7 +87,7 @@ from IPython.display import Markdown, display
 from keras import layers
 from matplotlib.ticker import PercentFormatter
 
-from helpers import config, data, models
+from helpers import augment, config, data, models
 
 config.set_seed(deterministic=False)  # speed matters more here than bit-for-bit repeats
 FAST = config.fast_mode()
@@ -99,12 +99,17 @@ print("TensorFlow", tf.__version__, "| Keras", keras.__version__)
 #
 # The course's split: 54,000 training images, 6,000 validation images from the training
 # set, and all 10,000 test images (fast mode trains on 1,500 images and scores 1,000
-# validation and 2,000 test images).
+# validation and 2,000 test images). As in notebook 07, the training images stay bytes
+# (uint8), a quarter of the memory of float32, and the input pipeline scales each batch
+# to [0, 1] as it reads it.
 
 # %%
 n_train = 1_500 if FAST else None
-(x_train, y_train), (x_val, y_val), (x_test, y_test) = data.prepare_mnist(n_train=n_train)
-print(f"training images: {x_train.shape}")
+(x_train, y_train), (x_val, y_val), (x_test, y_test) = data.prepare_mnist(
+    n_train=n_train, scale=False
+)
+x_val, x_test = data.scale_images(x_val), data.scale_images(x_test)
+print(f"training images: {x_train.shape} {x_train.dtype}")
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -568,11 +573,11 @@ for name, count in arithmetic.items():
 
 # %%
 # @save helpers.architectures
-def fit_and_time(model: keras.Model, x_train, y_train, epochs: int, batch_size: int, optimizer):
-    """Compile ``model`` for integer labels, train it quietly; return the training seconds."""
+def fit_and_time(model: keras.Model, batches, epochs: int, optimizer) -> float:
+    """Compile ``model`` for integer labels, train it quietly on ``batches``; return the seconds."""
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
-    model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=0)
+    model.fit(batches, epochs=epochs, shuffle=False, verbose=0)  # the pipeline shuffles
     return time.perf_counter() - start
 
 
@@ -593,9 +598,11 @@ def compare_models(
 ) -> tuple[list[dict], dict[str, keras.Model]]:
     """Train every model on equal terms; return one row per model, and the trained models.
 
-    Same seed, data, epochs, batch size and one-cycle Adam for each. A row holds the name,
-    parameters, seconds per epoch, and an accuracy for each set in ``scored``:
-    ``{"test": (x_test, y_test)}`` gives a "test accuracy" column.
+    Same seed, data, epochs, batch size and one-cycle Adam for each; the training images
+    (uint8 or float, see ``augment.augmented_dataset``) come through notebook 07's pipeline,
+    without augmentation. A row holds the name, parameters, seconds per epoch, and an
+    accuracy for each set in ``scored``: ``{"test": (x_test, y_test)}`` gives a "test
+    accuracy" column.
     """
     x_train, y_train = train
     steps = epochs * math.ceil(len(x_train) / batch_size)
@@ -604,14 +611,15 @@ def compare_models(
         config.set_seed(seed, deterministic=False)
         model = build()
         optimizer = keras.optimizers.Adam(learning_rate=one_cycle(peak_lr, steps))
-        seconds = fit_and_time(model, x_train, y_train, epochs, batch_size, optimizer)
+        batches = augment.augmented_dataset(x_train, y_train, batch_size, seed=seed)
+        seconds = fit_and_time(model, batches, epochs, optimizer)
         row = {
             "model": name,
             "parameters": model.count_params(),
             "seconds per epoch": seconds / epochs,
         }
         for split, (x, y) in scored.items():
-            row[f"{split} accuracy"] = model.evaluate(x, y, batch_size=1000, verbose=0)[1]
+            row[f"{split} accuracy"] = model.evaluate(x, y, batch_size=256, verbose=0)[1]
         rows.append(row)
         trained[name] = model
         scores = "  ".join(f"{split} {row[f'{split} accuracy']:.2%}" for split in scored)
@@ -620,11 +628,10 @@ def compare_models(
 
 
 # %% [markdown]
-# `fit` turns NumPy arrays into a tensor, a copy, every time it is called. Converting the
-# training images once, here, spares the six runs that conversion (the NumPy array goes as
-# soon as nothing refers to it). Each `fit` still builds its own input pipeline, and that
-# pipeline makes a working copy of the images while it runs (notebook 07 says why), so
-# this cell saves work more than memory.
+# Each model gets its own pipeline (`augment.augmented_dataset` of notebook 07, without an
+# augmenter): the same images, shuffled anew every epoch. Turning a NumPy array into a
+# tensor copies it, so the next cell converts the training images once, and the six
+# pipelines share that tensor (the NumPy array goes as soon as nothing refers to it).
 
 # %%
 x_train = tf.convert_to_tensor(x_train)
@@ -798,9 +805,9 @@ for layer_name, count in by_hand.items():
 # @title Solution
 predict_speed = {}
 for name, model in trained.items():
-    model.predict(x_test[:1000], batch_size=1000, verbose=0)  # warm up
+    model.predict(x_test[:1000], batch_size=256, verbose=0)  # warm up
     start = time.perf_counter()
-    model.predict(x_test, batch_size=1000, verbose=0)
+    model.predict(x_test, batch_size=256, verbose=0)
     predict_speed[name] = len(x_test) / (time.perf_counter() - start)
     print(f"{name:<36} {predict_speed[name]:9,.0f} images/s")
 same = list(pd.Series(predict_speed).sort_values().index) == list(
