@@ -206,6 +206,7 @@ val_idx, train_idx = order[:n_val], order[n_val:]
 
 x_train, y_train = x_train_scaled[train_idx], y_train_raw[train_idx].astype(np.int64)
 x_val, y_val = x_train_scaled[val_idx], y_train_raw[val_idx].astype(np.int64)
+del x_train_scaled  # x_train and x_val are copies that hold all its images: free it
 x_test, y_test = x_test_scaled, y_test_raw.astype(np.int64)
 
 # %%
@@ -421,6 +422,7 @@ for split, (theirs_xy, ours_xy) in zip(
 ):
     same = all(np.array_equal(a, b) for a, b in zip(theirs_xy, ours_xy, strict=True))
     print(f"{split:<10} images {theirs_xy[0].shape}: same as this notebook: {same}")
+del prepared, ours  # a second set of float32 images: let it go once checked
 
 # %% [markdown]
 # In fast mode most later notebooks pass a smaller `n_train`, such as
@@ -456,7 +458,7 @@ for split, (theirs_xy, ours_xy) in zip(
 wrong = (x_train_raw[:1] // 255).astype(np.float32)
 print("values after //:", np.unique(wrong))
 plots.image_grid(
-    np.concatenate([x_train_scaled[:1, ..., 0], wrong]),
+    np.concatenate([data.scale_images(x_train_raw[:1])[..., 0], wrong]),
     titles=["x / 255 (right)", "x // 255 (wrong)"],
 )
 
