@@ -331,7 +331,8 @@ fig
 # the same in both modes.
 
 # %%
-(x_digits, y_digits), _, (x_digits_test, y_digits_test) = data.prepare_mnist()
+# uint8 images (scale=False): only the few thousand chosen below are scaled to [0, 1]
+(x_digits, y_digits), _, (x_digits_test, y_digits_test) = data.prepare_mnist(scale=False)
 rng = np.random.default_rng(config.DEFAULT_SEED)
 train_counts = np.round(2_000 * 100 ** (-np.arange(10) / 9)).astype(int)
 test_counts = np.round(980 * 100 ** (-np.arange(10) / 9)).astype(int)
@@ -346,8 +347,9 @@ def take(labels: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 train_index, test_index = take(y_digits, train_counts), take(y_digits_test, test_counts)
-x_train_skewed, y_train_skewed = x_digits[train_index], y_digits[train_index]
-x_test_skewed, y_test_skewed = x_digits_test[test_index], y_digits_test[test_index]
+x_train_skewed = data.scale_images(x_digits[train_index])
+x_test_skewed = data.scale_images(x_digits_test[test_index])
+y_train_skewed, y_test_skewed = y_digits[train_index], y_digits_test[test_index]
 
 # %%
 # NBVAL_CHECK_OUTPUT
