@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import nbformat
@@ -61,6 +63,22 @@ def test_peak_memory_names_the_cell_that_peaked(tmp_path):
     )
     run = runner.execute_notebook(path, fast=True)
     assert run.ok and run.peak_cell == 2 and run.peak_memory_mb > 400
+
+
+@pytest.mark.slow
+def test_peak_memory_counts_the_kernel_not_other_children_of_the_runner(tmp_path):
+    hog = subprocess.Popen(  # another child of this process, as a test's browser is
+        [sys.executable, "-c", "import time; b = bytearray(b'x' * (300 * 2**20)); time.sleep(60)"]
+    )
+    try:
+        time.sleep(2)  # let it fill its 300 MB
+        path = write_notebook(tmp_path / "k.ipynb", "x = 1", "import time\ntime.sleep(1)")
+        run = runner.execute_notebook(path, fast=True)
+    finally:
+        hog.kill()
+        hog.wait()
+    assert run.ok and run.peak_cell in (1, 2)
+    assert 10 < run.peak_memory_mb < 250  # a bare kernel, without the 300 MB beside it
 
 
 @pytest.mark.slow

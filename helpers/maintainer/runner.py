@@ -41,28 +41,42 @@ class NotebookRun:
 
 
 class _PeakMemory:
-    """Sample the memory of this process's children (the kernel and what it starts).
+    """Sample the memory of the kernel and the processes it starts.
 
     Each process counts its proportional set size (PSS: shared pages split between the
     processes that share them), so the sum is close to what a container's memory limit
-    (Binder's 2 GB) sees; where PSS is not available, resident memory (RSS).
+    (Binder's 2 GB) sees; where PSS is not available, resident memory (RSS). Sampling
+    starts once the caller sets ``kernel_pid``; other children of this process (a browser
+    that a test started, say) do not count.
     """
 
     def __init__(self, interval: float = 0.5) -> None:
         self.interval = interval
         self.peak_bytes = 0
         self.cell: int | None = None  # set by the caller as each code cell starts
+        self.kernel_pid: int | None = None  # set by the caller once the kernel runs
         self.peak_cell: int | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def _processes(self) -> list:
+        """Return the kernel and its descendants, or [] before the kernel is known."""
+        import psutil
+
+        if self.kernel_pid is None:
+            return []
+        try:
+            kernel = psutil.Process(self.kernel_pid)
+            return [kernel, *kernel.children(recursive=True)]
+        except psutil.Error:  # the kernel has gone
+            return []
+
     def _run(self) -> None:
         import psutil
 
-        me = psutil.Process()
         while not self._stop.is_set():
             total = 0
-            for child in me.children(recursive=True):
+            for child in self._processes():
                 try:
                     info = child.memory_full_info()
                     total += getattr(info, "pss", info.rss)
@@ -108,6 +122,8 @@ def _progress_client(
             return super().output(outs, msg, display_id, cell_index)
 
     def on_cell_start(cell, cell_index):
+        if memory.kernel_pid is None:  # the kernel is running by the first cell
+            memory.kernel_pid = getattr(client.km.provisioner, "pid", None)
         number = code.index(cell_index) + 1 if cell_index in code else None
         if number is not None:
             memory.cell = number
@@ -119,7 +135,8 @@ def _progress_client(
         when = _elapsed(time.perf_counter() - start)
         print(f"  [{when}] cell {number}/{len(code)}: {first}", file=out, flush=True)
 
-    return ProgressClient(notebook, on_cell_start=on_cell_start, **kwargs)
+    client = ProgressClient(notebook, on_cell_start=on_cell_start, **kwargs)
+    return client
 
 
 def execute_notebook(
