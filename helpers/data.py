@@ -605,6 +605,17 @@ def scale_images(images: np.ndarray) -> np.ndarray:
     Raises ``ValueError`` naming the problem if the dtype is not uint8 or the shape is not
     (n, 28, 28) or (n, 28, 28, 1).
     """
+    scaled = _checked_digits(images).astype(np.float32)
+    scaled /= 255.0  # in place: one float32 copy of the images in memory, not two
+    return scaled[..., np.newaxis]
+
+
+def _checked_digits(images: np.ndarray) -> np.ndarray:
+    """Return uint8 digits (n, 28, 28) or (n, 28, 28, 1) as an (n, 28, 28) view.
+
+    Raises ``ValueError`` naming the problem if the dtype is not uint8 or the shape is
+    neither.
+    """
     images = np.asarray(images)
     if images.dtype != np.uint8:
         raise ValueError(f"expected uint8 pixels 0..255, got dtype {images.dtype}")
@@ -612,9 +623,7 @@ def scale_images(images: np.ndarray) -> np.ndarray:
         images = images[..., 0]
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise ValueError(f"expected images of shape (n, 28, 28), got {images.shape}")
-    scaled = images.astype(np.float32)
-    scaled /= 255.0  # in place: one float32 copy of the images in memory, not two
-    return scaled[..., np.newaxis]
+    return images
 
 
 def split_validation(
@@ -653,18 +662,12 @@ def prepare_mnist(
     (x_train, y_train), (x_val, y_val) = split_validation(x_all, y_all, n_val, seed)
     if n_train is not None:
         x_train, y_train = x_train[:n_train], y_train[:n_train]
-    prepare = scale_images if scale else _with_channel_axis
+    prepare = scale_images if scale else (lambda images: _checked_digits(images)[..., np.newaxis])
     return (
         (prepare(x_train), y_train.astype(np.int64)),
         (prepare(x_val), y_val.astype(np.int64)),
         (prepare(x_test), y_test.astype(np.int64)),
     )
-
-
-def _with_channel_axis(images: np.ndarray) -> np.ndarray:
-    """Return uint8 digits (n, 28, 28) as a (n, 28, 28, 1) view, checked like ``scale_images``."""
-    scale_images(images[:1])  # the same checks and errors, on one image
-    return images[..., np.newaxis]
 
 
 def main(argv: list[str] | None = None) -> int:
