@@ -79,8 +79,8 @@ def augmented_dataset(
     """Return a ``tf.data.Dataset`` of (images, labels) batches, augmented by ``augmenter``.
 
     ``x`` is uint8 pixels 0..255, kept as bytes and scaled to [0, 1] batch by batch, or
-    floats already in [0, 1], kept as float32; a tensor of either is used as it is, not
-    copied. Shuffles indices, not images. With ``num_classes`` the labels become one-hot
+    floats already in [0, 1], kept as float32; a uint8 or float32 tensor is used as it
+    is, not copied. Shuffles indices, not images. With ``num_classes`` the labels become one-hot
     vectors. Raises ``ValueError`` unless ``x`` is (n, 28, 28, 1) with n labels in ``y``
     and ``batch_size`` is at least 1.
     """

@@ -94,7 +94,8 @@ print("TensorFlow", tf.__version__, "| Keras", keras.__version__)
 # One change from notebook 02: the training images stay as they are stored, one byte
 # (uint8, 0 to 255) per pixel, instead of four bytes of float32. The input pipeline below
 # scales each batch to [0, 1] as it reads it, so the 54,000 training images take 40 MB in
-# memory instead of 161 MB, and so does every copy of them that TensorFlow makes. The
+# memory instead of 161 MB, and every copy that TensorFlow makes of them shrinks the same
+# way. The
 # validation and test images are scaled at once, as before (`scale=False` loads all three
 # sets as bytes; `data.scale_images` is notebook 02's scaling step).
 
@@ -239,9 +240,9 @@ except ImportError as error:
 # images take under half a megabyte.) It cuts the indices into batches, gathers each
 # batch's images and labels, scales that batch to [0, 1], and applies the augmentation
 # layers to *whole batches* at once, in TensorFlow's own threads; `prefetch` prepares the
-# next batches while the model trains on this one, so every epoch sees new random copies. Without an augmenter it is the
-# same minus the augmentation. Notebook 09 trains with label smoothing, which needs one-hot
-# labels: that is what `num_classes` is for.
+# next batches while the model trains on this one, so every epoch sees new random copies.
+# Without an augmenter it is the same minus the augmentation. Notebook 09 trains with label
+# smoothing, which needs one-hot labels: that is what `num_classes` is for.
 #
 # Turning a NumPy array into a tensor copies it; a tensor is used as it is. So the next
 # cell converts the training images once, and the pipelines with and without augmentation
@@ -265,8 +266,8 @@ def augmented_dataset(
     """Return a ``tf.data.Dataset`` of (images, labels) batches, augmented by ``augmenter``.
 
     ``x`` is uint8 pixels 0..255, kept as bytes and scaled to [0, 1] batch by batch, or
-    floats already in [0, 1], kept as float32; a tensor of either is used as it is, not
-    copied. Shuffles indices, not images. With ``num_classes`` the labels become one-hot
+    floats already in [0, 1], kept as float32; a uint8 or float32 tensor is used as it
+    is, not copied. Shuffles indices, not images. With ``num_classes`` the labels become one-hot
     vectors. Raises ``ValueError`` unless ``x`` is (n, 28, 28, 1) with n labels in ``y``
     and ``batch_size`` is at least 1.
     """
@@ -339,7 +340,9 @@ speeds = {
     "tf.data + Keras layers": images_per_second(iter(train_augmented.repeat()), n_batches),
     "ImageDataGenerator (SciPy re-implementation)": images_per_second(
         # ImageDataGenerator took float images: scale them first (a copy, for this cell only)
-        augment.legacy_flow(data.scale_images(x_train), y_train, batch_size, 42, **legacy_settings),
+        augment.legacy_flow(
+            data.scale_images(x_train), y_train, batch_size, seed=42, **legacy_settings
+        ),
         n_batches,
     ),
 }
