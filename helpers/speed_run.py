@@ -107,8 +107,15 @@ def make_train_step(
     images: tf.Tensor,
     labels: tf.Tensor,
     jit_compile: bool = False,
+    build_optimizer: bool = True,
 ) -> Callable[[np.ndarray], None]:
-    """Return a compiled step that trains ``model`` on the images at the given indices."""
+    """Return a compiled step that trains ``model`` on the images at the given indices.
+
+    The optimizer's variables are created first, so that the step is traced only once;
+    ``build_optimizer=False`` leaves them to the first trace (for the comparison below).
+    """
+    if build_optimizer:
+        optimizer.build(model.trainable_variables)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)], jit_compile=jit_compile)
     def train_step(batch):
