@@ -78,3 +78,16 @@ def test_every_figure_in_the_prose_is_shown_by_the_notebook(path):
         f"{path.name}: figures that no output of this run shows (compute them in code, or "
         "name their source in the sentence):\n" + "\n".join(map(str, problems))
     )
+
+
+def test_a_time_shown_only_as_a_bare_number_in_the_code_or_outputs_is_caught(tmp_path):
+    markdown = "One epoch takes 10 s and the model file is 12 MB; the run took 3 minutes."
+    path = notebook(tmp_path, markdown, "epochs: 10, batches: 12, seeds: 3", code="epochs = 10")
+    assert texts(path) == ["10 s", "12 MB", "3 minutes"]
+    shown = notebook(tmp_path, markdown, "epoch 1: 10 s\nsaved (12 MB)\ntotal 3 min")
+    assert texts(shown) == []
+
+
+def test_plural_digits_are_not_seconds(tmp_path):
+    markdown = "Open-topped 9s read as 4s, and 1s with a flag as 7s; one step takes 0.29 s."
+    assert texts(notebook(tmp_path, markdown, "one step: 0.31 s")) == ["0.29 s"]

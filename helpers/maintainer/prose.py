@@ -28,7 +28,7 @@ NUMBER = r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?"
 UNITS = {
     "percent": r"\s?%",
     "times": r"(?:\s?[x×](?![\w×])|\s(?:times|fold)\b)",
-    "seconds": r"\s?(?:s|sec|seconds?)\b",
+    "seconds": r"(?:\s(?:s|sec|seconds?)|sec|seconds?)\b",  # not "9s", plural nines
     "minutes": r"\s?(?:min|minutes?)\b",
     "bytes": r"\s?(?:[kKMGT]i?B)\b",
 }
@@ -133,12 +133,16 @@ def _decimals(number: str) -> int:
 def _values(outputs: str, unit: str) -> list[tuple[float, int]]:
     """Return the (value, decimals) pairs the outputs show with ``unit``."""
     number = r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?"
+    cell = number + r"\s*</td>"  # a table cell: its column header names the unit
     forms = {
-        "percent": [number + r"\s?%", number + r"\s*</td>"],
-        "times": [number + r"\s?(?:[x×]|times|-fold)", number + r"\s*</td>"],
+        "percent": [number + r"\s?%", cell],
+        "times": [number + r"\s?(?:[x×]|times|-fold)", cell],
+        "seconds": [number + r"\s?(?:s|sec|seconds?)\b", cell],
+        "minutes": [number + r"\s?(?:min|minutes?)\b", cell],
+        "bytes": [number + r"\s?(?:[kKMGT]i?B)\b", cell],
     }
     values = []
-    for form in forms.get(unit, [number]):
+    for form in forms[unit]:
         for match in re.finditer(form, outputs):
             text = match.group(1).replace(",", "") + (match.group(2) or "")
             values.append((float(text), _decimals(text)))
@@ -153,7 +157,9 @@ def is_shown(figure: Figure, outputs: str) -> bool:
     """Whether ``outputs`` shows ``figure`` at the precision it is written with.
 
     Percentages and speed-ups may be rounded from a more precise output ("98.7%" under
-    "98.69%"); seconds, minutes and sizes must appear with the digits as written.
+    "98.69%"); seconds, minutes and sizes must appear with the digits as written. Each
+    must appear with its unit ("10 s", not a bare 10 such as ``epochs = 10``), or in a
+    table cell.
     """
     written = float(figure.digits)
     decimals = _decimals(figure.digits)
