@@ -765,8 +765,9 @@ display(
 #   memory skips machinery that `model.fit` runs at every step; build the optimizer before
 #   tracing so that the step is traced once; set the CPU threads before TensorFlow runs
 #   its first operation.
-# - In a run of seconds, tracing and the first step are a large share; the rest is the
-#   arithmetic, run well below the CPU's best rate because the layers are small.
+# - In a run of seconds, tracing and the first step are a cost worth measuring (the
+#   stacked bar above gives their share in this run); the rest is the arithmetic, run well
+#   below the CPU's best rate because the layers are small.
 # - bfloat16 mixed precision is one line (`keras.mixed_precision.set_global_policy`); check
 #   both accuracy and time on your CPU before keeping it.
 # - Report a mean over seeds, timed against the baseline in the same process, and let the
