@@ -18,11 +18,10 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from helpers import environment
-from helpers.maintainer import links
+from helpers import config, environment
 
 COLAB_ENV = "COLAB_RELEASE_TAG"
-CLONE_DIR = Path("/content") / links.REPOSITORY.split("/")[-1]
+CLONE_DIR = Path("/content") / config.REPOSITORY.split("/")[-1]
 # Colab is its own notebook front end: JupyterLab is not worth installing there. (The tools
 # that test the course are pinned in requirements-dev.txt, which Colab never reads.)
 NOT_ON_COLAB = frozenset({"jupyterlab"})
@@ -62,7 +61,7 @@ def setup_commands(
     """
     commands = []
     if not Path(clone_dir).exists():
-        url = links.repository_url()
+        url = config.repository_url()
         commands.append(["git", "clone", "--depth", "1", url, str(clone_dir)])
     pip = [sys.executable, "-m", "pip", "install", "--quiet"]
     commands.append([*pip, "--no-deps", "-e", str(clone_dir)])
@@ -125,4 +124,4 @@ def colab_setup_code(clone_dir: Path | str = CLONE_DIR) -> str:
 
     Off Colab they do nothing at all: the ``if`` is false, so nothing is imported or run.
     """
-    return SETUP_CODE.format(clone_dir=clone_dir, url=links.repository_url())
+    return SETUP_CODE.format(clone_dir=clone_dir, url=config.repository_url())

@@ -19,6 +19,18 @@ DEFAULT_SEED = 42
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# The course's public repository, owner/name on GitHub, and its branch: the one place that
+# names them (badges, Colab's clone URL and folder, README and docs are rewritten from
+# them). The name is a placeholder until the course is published; a fork changes these two
+# lines and runs `python -m helpers.maintainer.links`.
+REPOSITORY = "mnist-cnn-course/mnist-cnn-course"
+BRANCH = "main"
+
+
+def repository_url(repository: str = REPOSITORY) -> str:
+    """Return the repository's GitHub URL, ``https://github.com/<owner>/<name>``."""
+    return f"https://github.com/{repository}"
+
 
 def fast_mode() -> bool:
     """Return True when ``COURSE_FAST`` is set to a true value (1, true, yes, on)."""

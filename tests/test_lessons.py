@@ -82,3 +82,17 @@ def test_every_learner_facing_module_names_its_notebook_in_its_first_line() -> N
             continue
         first = path.read_text().split("\n", 1)[0]
         assert "notebook" in first, f"{path.name}: its first line should name its notebook"
+
+
+def test_no_learner_facing_module_imports_a_maintainer_tool() -> None:
+    import ast
+
+    for path in sorted((config.REPO_ROOT / "helpers").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        imported = [
+            alias.name if isinstance(node, ast.Import) else f"{node.module}.{alias.name}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in node.names
+        ]
+        assert not [name for name in imported if "maintainer" in name], path.name

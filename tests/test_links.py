@@ -238,7 +238,7 @@ def test_a_fork_is_one_edit_and_one_command(tmp_path):
 
     copy = tmp_path / "fork"
     tracked_copy(copy)
-    setting = copy / "helpers" / "maintainer" / "links.py"
+    setting = copy / "helpers" / "config.py"
     text = setting.read_text()
     old = [f'REPOSITORY = "{links.REPOSITORY}"', f'BRANCH = "{links.BRANCH}"']
     assert all(line in text for line in old)

@@ -9,7 +9,7 @@
 - every numbered notebook is a page, with the outputs and figures of its last ``make course``
   run (nothing is executed here), in the parts of the README's notebook table;
 - the launch buttons (Binder, Colab) and the repository link come from
-  ``helpers.maintainer.links.REPOSITORY`` and ``BRANCH``, the setting the badges use;
+  ``helpers.config.REPOSITORY`` and ``BRANCH``, the setting the badges use;
 - cells folded in JupyterLab (the Colab cell, solutions) are folded on the page too;
 - links to files that are not pages go to the repository on GitHub.
 

@@ -23,12 +23,7 @@ import sys
 from pathlib import Path, PurePosixPath
 
 from helpers import config
-
-# The course's public repository, owner/name on GitHub, and its branch: the one place that
-# names them. The name is a placeholder until the course is published; a fork changes
-# these two lines and runs `python -m helpers.maintainer.links`.
-REPOSITORY = "mnist-cnn-course/mnist-cnn-course"
-BRANCH = "main"
+from helpers.config import BRANCH, REPOSITORY, repository_url  # noqa: F401 (set there, once)
 
 BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
@@ -47,11 +42,6 @@ def _relative(path: str | PurePosixPath) -> str:
             "like 'notebooks/01_data.ipynb'"
         )
     return pure.as_posix()
-
-
-def repository_url(repository: str = REPOSITORY) -> str:
-    """Return the repository's GitHub URL, ``https://github.com/<owner>/<name>``."""
-    return f"https://github.com/{repository}"
 
 
 def binder_url(path: str, repository: str = REPOSITORY, branch: str = BRANCH) -> str:
