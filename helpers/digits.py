@@ -366,9 +366,11 @@ def dilate(image: np.ndarray, size: int) -> np.ndarray:
 
 
 def thicken_strokes(image: np.ndarray, min_width: float = MIN_STROKE_WIDTH) -> np.ndarray:
-    """Return ``image`` (a cropped digit) with strokes widened to ``min_width``, if thinner.
+    """Return ``image`` (a cropped digit) with strokes widened towards ``min_width``, if thinner.
 
-    Thick strokes are left as they are; the result is cropped to the ink again.
+    The dilation adds whole pixels on each side, so the width lands near ``min_width``,
+    above or below it. Thick strokes are left as they are; the result is cropped to the
+    ink again.
     """
     missing = (min_width - stroke_width(image)) * max(image.shape)
     if missing < 1:

@@ -630,8 +630,8 @@ for quantization in ["float32", "int8"]:
         print(f"{quantization:>7}, batches of {batch:>3}: {1e6 * per_image:7.1f} µs per image")
 # Each call has a fixed cost (Python, copying in, starting the kernels) that a batch shares
 # among its images; how much that saves depends on how it compares with the arithmetic per
-# image. Very large batches may gain little more, or even lose a bit, once the activations
-# no longer fit in the CPU's cache.
+# image. Very large batches can gain nothing more, or be slower per image, once the
+# activations no longer fit in the CPU's cache: compare the three lines above.
 
 # %% [markdown]
 # **Solution to exercise 3**
