@@ -68,7 +68,7 @@ if "google.colab" in sys.modules:  # on Colab only: fetch the course, then set i
 
     colab.setup(course_dir)
 
-# %%
+# %% cellView="form" jupyter={"source_hidden": true}
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up log
