@@ -201,7 +201,7 @@ else:
 # %% [markdown]
 # ## Evaluate on the test set
 #
-# On MNIST's test digits, notebook 05 measures about 99% for this network trained this way
+# On MNIST's test digits, notebook 05 measures just under 99% for this network trained this way
 # (fast mode trains on a ninth of the data for one epoch, so expect less there). On
 # clothes:
 
@@ -521,8 +521,8 @@ display(
 # - Fashion-MNIST has MNIST's format, so the same loader, pipeline and model run on it
 #   unchanged; the data comes from a verified local copy (Debian package, files put by hand,
 #   or Keras' download in full mode) checked against the SHA-256 of the official files.
-# - Compare the article's CNN's test accuracy on clothes above with the about 99% that
-#   notebook 05 measures on digits. The confusion matrix, the per-class recall and the mean
+# - Compare the article's CNN's test accuracy on clothes above with the just under 99%
+#   that notebook 05 measures on digits. The confusion matrix, the per-class recall and the mean
 #   images show which classes it confuses (the tops, whose thumbnails differ in a few
 #   pixels, are the ones to look at) and why.
 # - Medical datasets add class imbalance, asymmetric costs, patient-level splits and small
