@@ -319,13 +319,21 @@ def test_run_benchmarks_end_to_end_on_tiny_data(monkeypatch, tmp_path, tiny_data
 
 
 @pytest.mark.slow
-def test_best_recipe_trial_scores_both_recipes_on_validation_images(monkeypatch, tiny_data):
-    (x_train, y_train), (x_test, y_test) = tiny_data
-    split = ((x_train, y_train), (x_test, y_test), (x_test[:0], y_test[:0]))
-    monkeypatch.setattr("helpers.data.prepare_mnist", lambda n_train=None: split)
+def test_best_recipe_trial_scores_each_recipe_on_validation_images(monkeypatch, tiny_data):
+    (x_train, y_train), (x_val, y_val) = tiny_data
+    as_bytes = (
+        (np.asarray(x_train) * 255).astype(np.uint8),
+        (np.asarray(x_val) * 255).astype(np.uint8),
+    )
+    split = ((as_bytes[0], y_train), (as_bytes[1][..., 0], y_val), (as_bytes[1][:0], y_val[:0]))
+    monkeypatch.setattr("helpers.data.prepare_mnist", lambda n_train=None, scale=True: split)
     rows = bench.best_recipe_trial(epochs=1)
     assert [row["recipe"] for row in rows] == list(bench.BEST_RECIPES)
-    assert [row["parameters"] for row in rows] == [193_194, 341_162]
+    assert [row["parameters"] for row in rows] == [341_162, 341_162]
+    assert rows[0]["time_ratio"] == 1.0
+    assert rows[1]["time_ratio"] == pytest.approx(rows[1]["minutes"] / rows[0]["minutes"])
     for row in rows:
         assert row["epochs"] == 1
-        assert row["validation_errors"] == round((1 - row["validation_accuracy"]) * len(y_test))
+        for key in ("", "_shifted"):
+            accuracy, errors = row[f"validation_accuracy{key}"], row[f"validation_errors{key}"]
+            assert errors == round((1 - accuracy) * len(y_val))
