@@ -93,11 +93,10 @@ print("TensorFlow", tf.__version__, "| Keras", keras.__version__)
 #
 # One change from notebook 02: the training images stay as they are stored, one byte
 # (uint8, 0 to 255) per pixel, instead of four bytes of float32. The input pipeline below
-# scales each batch to [0, 1] as it reads it, so the 54,000 training images take 40 MB in
-# memory instead of 161 MB, and every copy that TensorFlow makes of them shrinks the same
-# way. The
-# validation and test images are scaled at once, as before (`scale=False` loads all three
-# sets as bytes; `data.scale_images` is notebook 02's scaling step).
+# scales each batch to [0, 1] as it reads it, so the 54,000 training images take 42 MB in
+# memory instead of 169 MB, and every copy that TensorFlow makes of them shrinks the same
+# way. The validation and test images are scaled at once, as before (`scale=False` loads
+# all three sets as bytes; `data.scale_images` is notebook 02's scaling step).
 
 # %%
 n_train = 6_000 if FAST else None
@@ -106,8 +105,8 @@ n_train = 6_000 if FAST else None
 )
 x_val, x_test = data.scale_images(x_val), data.scale_images(x_test)
 print(
-    f"training images: {x_train.shape} {x_train.dtype}, {x_train.nbytes / 2**20:.0f} MB "
-    f"(as float32 they would take {4 * x_train.nbytes / 2**20:.0f} MB)"
+    f"training images: {x_train.shape} {x_train.dtype}, {x_train.nbytes / 1e6:.0f} MB "
+    f"(as float32 they would take {4 * x_train.nbytes / 1e6:.0f} MB)"
 )
 
 # %%
