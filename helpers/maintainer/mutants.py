@@ -105,8 +105,8 @@ MUTANTS = (
     ),
     Mutant(
         "helpers/training.py",
-        "        os.replace(backup_dir, aside)",
-        "        shutil.rmtree(backup_dir)",
+        "    os.replace(backup_dir, aside)",
+        "    shutil.rmtree(backup_dir)",
         ("tests/test_crash_safety.py", "tests/test_resume.py"),
         "a damaged back-up is deleted instead of set aside",
     ),
